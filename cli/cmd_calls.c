@@ -1,0 +1,55 @@
+/* agenttrace calls: the intercepted calls, from the same table the hooks are built from
+ * (core/include/agenttrace/calls.def). docs/hooks.md holds this output; a test keeps the
+ * two equal. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *arg_meaning(enum at_arg_kind k)
+{
+	switch (k) {
+	case AT_ARG_NONE: return "-";
+	case AT_ARG_CLOCK: return "clock id";
+	case AT_ARG_TIMEZONE: return "which of tv, tz were given";
+	case AT_ARG_BASE: return "base";
+	case AT_ARG_DURATION: return "requested duration";
+	case AT_ARG_CLOCK_SLEEP: return "clock id, flags, requested time";
+	case AT_ARG_MICROS: return "requested microseconds";
+	case AT_ARG_SECONDS: return "requested seconds";
+	case AT_ARG_LEN: return "requested length";
+	case AT_ARG_LEN_FLAGS: return "requested length, flags";
+	case AT_ARG_BOUND: return "upper bound";
+	}
+	return "?";
+}
+
+static const char *result_meaning(enum at_encoding e)
+{
+	switch (e) {
+	case AT_ENC_NONE: return "return value";
+	case AT_ENC_TIMESPEC: return "timespec, delta-coded";
+	case AT_ENC_TIMEVAL: return "timeval, delta-coded";
+	case AT_ENC_BYTES: return "bytes";
+	}
+	return "?";
+}
+
+int cmd_calls(int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv) || argc > 1) {
+		fputs("usage: agenttrace calls\n\nPrints the table of intercepted calls: id, family, "
+		      "what replay matches, what is stored.\n", argc > 1 && !cli_wants_help(argc, argv) ? stderr : stdout);
+		return argc > 1 && !cli_wants_help(argc, argv) ? AT_EXIT_USAGE : 0;
+	}
+	printf("| id | call | family | replay matches | stored result |\n");
+	printf("|---:|---|---|---|---|\n");
+	for (unsigned id = 1; id < AT_CALL_MAX; id++) {
+		const struct at_call_info *ci = at_call_info(id);
+		if (ci)
+			printf("| %u | `%s` | %s | %s | %s |\n", id, ci->name,
+			       at_family_name(ci->family), arg_meaning(ci->arg),
+			       result_meaning(ci->result));
+	}
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* agenttrace verify <id>: check every byte of a trace against its checksums. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agenttrace/errors.h"
+#include "cli.h"
+
+static const char usage[] =
+	"usage: agenttrace verify <id>\n"
+	"\n"
+	"Checks the header, every chunk (CRC32C, decompression, every event), the metadata, the\n"
+	"index and the trailer. Exits 0 when the trace is sound; otherwise names the first\n"
+	"problem and exits 65.\n";
+
+int cmd_verify(int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		cli_error("verify: %s\n%s", argc < 2 ? "no trace given" : "unexpected arguments",
+			  usage);
+		return AT_EXIT_USAGE;
+	}
+	at_store *s;
+	char id[AT_REF_MAX], path[4096];
+	at_trace *t = NULL;
+	json_t *meta = NULL;
+	int rc = cli_open_store(&s);
+	if (!rc)
+		rc = cli_resolve(s, argv[1], id, sizeof id);
+	if (!rc)
+		rc = cli_open_trace(s, id, &t, &meta);
+	if (!rc) {
+		struct at_trace_problem pb = {0};
+		at_store_path(s, id, AT_TRACE_FILE, path, sizeof path);
+		int vrc = at_trace_verify(path, &pb);
+		if (vrc) {
+			if (pb.chunk >= 0)
+				cli_error("trace %s is damaged: %s (chunk %ld at byte %" PRIu64 " of %s)", id,
+					  pb.what, pb.chunk, pb.offset, path);
+			else
+				cli_error("trace %s is damaged: %s (%s)", id, pb.what, path);
+			rc = cli_exit_for(vrc);
+		} else {
+			uint64_t events = 0;
+			for (unsigned i = 0; i < at_trace_stream_count(t); i++)
+				events += at_trace_stream(t, i)->events;
+			printf("trace %s is sound: %" PRIu64 " events in %u chunks, %u process%s, "
+			       "%" PRIu64 " bytes\n", id, events, at_trace_chunk_count(t),
+			       at_trace_stream_count(t), at_trace_stream_count(t) == 1 ? "" : "es",
+			       at_trace_file_size(t));
+		}
+	}
+	json_decref(meta);
+	at_trace_close(t);
+	at_store_close(s);
+	return rc;
+}

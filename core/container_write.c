@@ -1,0 +1,341 @@
+/* Writing a sealed trace. Appends only: header, chunks, metadata, index, trailer. The file
+ * is fsynced before the writer reports success, and removed if anything fails, so a
+ * sealed trace on disk is always whole. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "agenttrace/codec.h"
+#include "agenttrace/crc32c.h"
+#include "agenttrace/errors.h"
+#include "container_internal.h"
+
+#define DEFAULT_LEVEL 9
+
+struct at_trace_writer {
+	int fd;
+	char *path;
+	uint64_t offset;
+	int level;
+	ZSTD_CCtx *cctx;
+	int failed; /* the first error; later calls return it */
+
+	/* the open chunk */
+	uint8_t *raw;
+	size_t raw_len, raw_cap;
+	uint32_t chunk_events;
+	uint64_t chunk_first_seq;
+	at_codec_state codec;
+	uint8_t *zbuf;
+	size_t zcap;
+
+	struct at_stream_info *streams;
+	unsigned nstreams, streams_cap;
+	struct at_chunk_info *chunks;
+	unsigned nchunks, chunks_cap;
+};
+
+void at_stream_entry_put(uint8_t *p, const struct at_stream_info *s)
+{
+	put32(p, (uint32_t)s->pid);
+	put32(p + 4, (uint32_t)s->ppid);
+	put32(p + 8, s->flags);
+	put32(p + 12, s->threads);
+	put32(p + 16, s->images);
+	put32(p + 20, 0);
+	put64(p + 24, s->events);
+	put64(p + 32, s->payload_bytes);
+	put64(p + 40, s->torn);
+	put64(p + 48, s->start_ns);
+}
+
+void at_chunk_entry_put(uint8_t *p, const struct at_chunk_info *c)
+{
+	put64(p, c->offset);
+	put64(p + 8, c->first_seq);
+	put32(p + 16, c->stream);
+	put32(p + 20, c->events);
+	put32(p + 24, c->raw_len);
+	put32(p + 28, c->zlen);
+	put32(p + 32, c->crc);
+	put32(p + 36, 0);
+}
+
+static int fail(at_trace_writer *w, int code)
+{
+	if (!w->failed)
+		w->failed = code;
+	return w->failed;
+}
+
+static int write_all(at_trace_writer *w, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	if (w->failed)
+		return w->failed;
+	while (len) {
+		ssize_t n = write(w->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(w, (errno == ENOSPC || errno == EDQUOT) ? AT_ENOSPC : AT_EIO);
+		p += n;
+		len -= (size_t)n;
+		w->offset += (uint64_t)n;
+	}
+	return 0;
+}
+
+static void *grow(void *ptr, unsigned *cap, unsigned need, size_t elem)
+{
+	if (need <= *cap)
+		return ptr;
+	unsigned ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	void *np = realloc(ptr, (size_t)ncap * elem);
+	if (np)
+		*cap = ncap;
+	return np;
+}
+
+int at_trace_writer_create(const char *path, int level, at_trace_writer **out)
+{
+	*out = NULL;
+	at_trace_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return AT_ENOMEM;
+	w->fd = -1;
+	w->level = level ? level : DEFAULT_LEVEL;
+	w->path = strdup(path);
+	w->raw_cap = AT_CHUNK_TARGET + 4096;
+	w->raw = malloc(w->raw_cap);
+	w->cctx = ZSTD_createCCtx();
+	if (!w->path || !w->raw || !w->cctx) {
+		at_trace_writer_abort(w);
+		return AT_ENOMEM;
+	}
+	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (w->fd < 0) {
+		int code = errno == EEXIST ? AT_EEXIST
+			   : (errno == ENOSPC || errno == EDQUOT) ? AT_ENOSPC : AT_EIO;
+		free(w->path);
+		w->path = NULL; /* not ours: do not remove it */
+		at_trace_writer_abort(w);
+		return code;
+	}
+
+	uint8_t h[FILE_HEADER_SIZE] = {0};
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	memcpy(h, AT_TRACE_MAGIC, 8);
+	h[8] = AT_TRACE_VERSION & 0xFF;
+	h[9] = AT_TRACE_VERSION >> 8;
+	h[10] = AT_TRACE_MIN_READER & 0xFF;
+	h[11] = AT_TRACE_MIN_READER >> 8;
+	put32(h + 12, FILE_HEADER_SIZE);
+	put64(h + 16, AT_TRACE_FEATURE_DELTA_TIME);
+	put64(h + 24, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+	put32(h + 32, AT_CHUNK_TARGET);
+	put32(h + 60, at_crc32c(0, h, 60));
+	int rc = write_all(w, h, sizeof h);
+	if (rc) {
+		at_trace_writer_abort(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+static int flush_chunk(at_trace_writer *w)
+{
+	if (w->chunk_events == 0 || w->failed)
+		return w->failed;
+	size_t bound = ZSTD_compressBound(w->raw_len);
+	if (bound > w->zcap) {
+		free(w->zbuf);
+		w->zbuf = malloc(bound);
+		w->zcap = w->zbuf ? bound : 0;
+		if (!w->zbuf)
+			return fail(w, AT_ENOMEM);
+	}
+	size_t z = ZSTD_compressCCtx(w->cctx, w->zbuf, w->zcap, w->raw, w->raw_len, w->level);
+	if (ZSTD_isError(z) || z > UINT32_MAX)
+		return fail(w, AT_ECOMPRESS);
+	if (!(w->chunks = grow(w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof *w->chunks)))
+		return fail(w, AT_ENOMEM);
+
+	struct at_chunk_info *c = &w->chunks[w->nchunks];
+	*c = (struct at_chunk_info){.offset = w->offset,
+				    .first_seq = w->chunk_first_seq,
+				    .stream = w->nstreams - 1,
+				    .events = w->chunk_events,
+				    .raw_len = (uint32_t)w->raw_len,
+				    .zlen = (uint32_t)z,
+				    .crc = at_crc32c(0, w->zbuf, z)};
+	uint8_t h[CHUNK_HEADER_SIZE] = {0};
+	put32(h, CHUNK_MAGIC);
+	put32(h + 4, c->stream);
+	put64(h + 8, c->first_seq);
+	put32(h + 16, c->events);
+	put32(h + 20, c->raw_len);
+	put32(h + 24, c->zlen);
+	put32(h + 28, c->crc);
+	put32(h + 36, at_crc32c(0, h, 36));
+	int rc = write_all(w, h, sizeof h);
+	if (!rc)
+		rc = write_all(w, w->zbuf, z);
+	if (rc)
+		return rc;
+	w->nchunks++;
+	w->raw_len = 0;
+	w->chunk_events = 0;
+	return 0;
+}
+
+int at_trace_writer_begin_stream(at_trace_writer *w, const struct at_stream_info *info)
+{
+	int rc = flush_chunk(w);
+	if (rc)
+		return rc;
+	if (!(w->streams = grow(w->streams, &w->streams_cap, w->nstreams + 1, sizeof *w->streams)))
+		return fail(w, AT_ENOMEM);
+	struct at_stream_info *s = &w->streams[w->nstreams];
+	*s = *info;
+	s->events = s->payload_bytes = 0;
+	s->threads = 0;
+	return (int)w->nstreams++;
+}
+
+struct at_stream_info *at_trace_writer_stream(at_trace_writer *w)
+{
+	return w->nstreams ? &w->streams[w->nstreams - 1] : NULL;
+}
+
+int at_trace_writer_append(at_trace_writer *w, const at_event *ev)
+{
+	if (w->failed)
+		return w->failed;
+	if (!w->nstreams)
+		return AT_EINVAL;
+	size_t need = at_event_encoded_max(ev);
+	if (w->raw_len + need > w->raw_cap && w->chunk_events) {
+		int rc = flush_chunk(w);
+		if (rc)
+			return rc;
+	}
+	if (need > w->raw_cap) { /* one event bigger than a chunk: the chunk grows to hold it */
+		uint8_t *nr = realloc(w->raw, need);
+		if (!nr)
+			return fail(w, AT_ENOMEM);
+		w->raw = nr;
+		w->raw_cap = need;
+	}
+	if (w->chunk_events == 0) {
+		at_codec_reset(&w->codec);
+		w->chunk_first_seq = ev->seq;
+	}
+	long n = at_event_encode(&w->codec, ev, w->raw + w->raw_len, w->raw_cap - w->raw_len);
+	if (n < 0)
+		return fail(w, (int)n);
+	w->raw_len += (size_t)n;
+	w->chunk_events++;
+
+	struct at_stream_info *s = &w->streams[w->nstreams - 1];
+	s->events++;
+	s->payload_bytes += ev->len;
+	if (ev->thread + 1 > s->threads)
+		s->threads = ev->thread + 1;
+	if (w->raw_len >= AT_CHUNK_TARGET)
+		return flush_chunk(w);
+	return 0;
+}
+
+uint64_t at_trace_writer_bytes(const at_trace_writer *w)
+{
+	return w->offset;
+}
+
+int at_trace_writer_finish(at_trace_writer *w, const char *meta, size_t meta_len)
+{
+	int rc = flush_chunk(w);
+	uint64_t meta_off = w->offset;
+	if (!rc && meta_len > UINT32_MAX)
+		rc = fail(w, AT_EINVAL);
+	if (!rc) {
+		uint8_t h[META_HEADER_SIZE];
+		put32(h, META_MAGIC);
+		put32(h + 4, (uint32_t)meta_len);
+		put32(h + 8, at_crc32c(0, meta, meta_len));
+		put32(h + 12, at_crc32c(0, h, 12));
+		rc = write_all(w, h, sizeof h);
+		if (!rc)
+			rc = write_all(w, meta, meta_len);
+	}
+
+	uint64_t index_off = w->offset;
+	size_t index_len = INDEX_HEADER_SIZE + (size_t)w->nstreams * STREAM_ENTRY_SIZE +
+			   (size_t)w->nchunks * CHUNK_ENTRY_SIZE + 4;
+	uint8_t *idx = rc ? NULL : calloc(1, index_len);
+	if (!rc && !idx)
+		rc = fail(w, AT_ENOMEM);
+	if (!rc) {
+		uint8_t *p = idx;
+		put32(p, INDEX_MAGIC);
+		put32(p + 4, w->nstreams);
+		put32(p + 8, w->nchunks);
+		p += INDEX_HEADER_SIZE;
+		for (unsigned i = 0; i < w->nstreams; i++, p += STREAM_ENTRY_SIZE)
+			at_stream_entry_put(p, &w->streams[i]);
+		for (unsigned i = 0; i < w->nchunks; i++, p += CHUNK_ENTRY_SIZE)
+			at_chunk_entry_put(p, &w->chunks[i]);
+		put32(p, at_crc32c(0, idx, index_len - 4));
+		rc = write_all(w, idx, index_len);
+	}
+	free(idx);
+
+	if (!rc) {
+		uint8_t t[TRAILER_SIZE] = {0};
+		put64(t, meta_off);
+		put64(t + 8, index_off);
+		put32(t + 16, (uint32_t)index_len);
+		put32(t + 24, at_crc32c(0, t, 24));
+		put32(t + 28, TRAILER_MAGIC);
+		rc = write_all(w, t, sizeof t);
+	}
+	if (!rc && fsync(w->fd) < 0)
+		rc = fail(w, (errno == ENOSPC || errno == EDQUOT) ? AT_ENOSPC : AT_EIO);
+	if (!rc && close(w->fd) < 0)
+		rc = fail(w, (errno == ENOSPC || errno == EDQUOT) ? AT_ENOSPC : AT_EIO);
+	if (!rc)
+		w->fd = -1;
+	if (rc) {
+		at_trace_writer_abort(w);
+		return rc;
+	}
+	free(w->path);
+	w->path = NULL;
+	at_trace_writer_abort(w); /* frees what is left; the file stays */
+	return 0;
+}
+
+void at_trace_writer_abort(at_trace_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->path)
+		unlink(w->path);
+	free(w->path);
+	free(w->raw);
+	free(w->zbuf);
+	free(w->streams);
+	free(w->chunks);
+	ZSTD_freeCCtx(w->cctx);
+	free(w);
+}

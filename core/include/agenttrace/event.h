@@ -1,0 +1,93 @@
+/* The event: what one intercepted call returned. Everything agenttrace stores, replays and
+ * shows is a sequence of these, one sequence per process.
+ * This header owns the in-memory shape and the call vocabulary (from calls.def); the byte
+ * encodings live in codec.h (sealed traces) and rawlog.h (the live, memory-mapped log). */
+#ifndef AGENTTRACE_EVENT_H
+#define AGENTTRACE_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum at_family {
+	AT_FAMILY_TIME = 0,
+	AT_FAMILY_RANDOM = 1,
+	AT_FAMILY_COUNT
+};
+
+/* What an event's match keys (arg0, arg1) mean for a call. Replay compares both keys. */
+enum at_arg_kind {
+	AT_ARG_NONE,        /* no keys */
+	AT_ARG_CLOCK,       /* arg0: clock id */
+	AT_ARG_TIMEZONE,    /* arg0: bit 0 = tv given, bit 1 = tz given */
+	AT_ARG_BASE,        /* arg0: timespec_get base */
+	AT_ARG_DURATION,    /* arg0: requested nanoseconds */
+	AT_ARG_CLOCK_SLEEP, /* arg0: clock id | flags << 32; arg1: requested nanoseconds */
+	AT_ARG_MICROS,      /* arg0: requested microseconds */
+	AT_ARG_SECONDS,     /* arg0: requested seconds */
+	AT_ARG_LEN,         /* arg0: requested length */
+	AT_ARG_LEN_FLAGS,   /* arg0: requested length; arg1: flags */
+	AT_ARG_BOUND,       /* arg0: upper bound */
+};
+
+/* How a call's payload (the bytes that came in) is encoded in a sealed trace. */
+enum at_encoding {
+	AT_ENC_NONE,     /* no payload: the return value is the result */
+	AT_ENC_TIMESPEC, /* struct timespec (+ raw tail): delta-coded nanoseconds */
+	AT_ENC_TIMEVAL,  /* struct timeval (+ raw tail): delta-coded microseconds */
+	AT_ENC_BYTES,    /* opaque bytes, stored as they are */
+};
+
+/* How a call reports failure. */
+enum at_fail_kind {
+	AT_FAIL_MINUS1,  /* ret == -1 and errno says why */
+	AT_FAIL_RETCODE, /* ret is 0 or the error number itself */
+	AT_FAIL_NEVER,   /* the call cannot fail */
+};
+
+enum at_call {
+	AT_CALL_NONE = 0,
+#define AT_CALL(id, name, family, arg, result, fail, ret_type, params) AT_CALL_##name = id,
+#include "agenttrace/calls.def"
+#undef AT_CALL
+	AT_CALL_MAX = 64 /* ids are < AT_CALL_MAX; raise it (a format change) to add more */
+};
+
+struct at_call_info {
+	const char *name;
+	enum at_family family;
+	enum at_arg_kind arg;
+	enum at_encoding result;
+	enum at_fail_kind fail;
+};
+
+/* The description of call `id`, or NULL for an id this version does not know. */
+const struct at_call_info *at_call_info(unsigned id);
+/* "time", "random". */
+const char *at_family_name(enum at_family family);
+
+/* One event. `payload` is borrowed: see the producer's documentation for how long it lives. */
+typedef struct at_event {
+	uint64_t seq;    /* the step: position in this process's sequence, from 0 */
+	uint32_t thread; /* thread number within the process: 0 is the main thread */
+	uint16_t call;   /* enum at_call */
+	uint16_t flags;  /* AT_EVF_* */
+	int64_t ret;     /* the return value */
+	int32_t err;     /* errno when the call failed, else 0 */
+	int32_t fd;      /* the descriptor the call used, or -1 */
+	uint64_t dur_ns; /* wall time the real call took */
+	uint64_t arg0;   /* match keys: see enum at_arg_kind */
+	uint64_t arg1;
+	uint32_t len;    /* payload length in bytes */
+	const uint8_t *payload;
+} at_event;
+
+/* Event flags. */
+#define AT_EVF_NONE 0u
+
+/* Formats the event's arguments for people: "CLOCK_REALTIME", "len=16, flags=0x1".
+ * Writes at most `cap` bytes including the NUL; returns `out`. */
+char *at_event_format_args(const at_event *ev, char *out, size_t cap);
+/* Formats the event's result for people: "1732291200.123456789", "9f86d081... (32 bytes)". */
+char *at_event_format_result(const at_event *ev, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,118 @@
+/* Reading raw logs (the writer side is preload/log.c and replay/prepare.c).
+ * A recording process may die at any instruction, so the reader trusts nothing past the
+ * header: every record is bounds-checked and a torn one is skipped by resynchronising on
+ * the next commit word. */
+#include "agenttrace/rawlog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agenttrace/errors.h"
+
+int at_rawlog_open(const char *path, at_rawlog_view *view)
+{
+	memset(view, 0, sizeof *view);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return AT_EIO;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return AT_EIO;
+	}
+	if ((uint64_t)st.st_size < sizeof(struct at_rawlog_header)) {
+		close(fd);
+		return AT_ETRUNCATED;
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return AT_EIO;
+	view->base = p;
+	view->size = (uint64_t)st.st_size;
+
+	const struct at_rawlog_header *h = p;
+	if (memcmp(h->magic, AT_RAWLOG_MAGIC, 8) != 0) {
+		at_rawlog_close(view);
+		return AT_ECORRUPT;
+	}
+	if (h->version != AT_RAWLOG_VERSION) {
+		at_rawlog_close(view);
+		return AT_EVERSION;
+	}
+	if (h->header_size < sizeof *h || h->header_size % 8 || h->header_size > view->size) {
+		at_rawlog_close(view);
+		return AT_ECORRUPT;
+	}
+	uint64_t end = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+	if (!(h->flags & AT_RAWLOG_REPLAY) && h->allocated < end)
+		end = h->allocated;
+	if (end > view->size)
+		end = view->size;
+	view->off = h->header_size;
+	view->end = end < view->off ? view->off : end;
+	return 0;
+}
+
+void at_rawlog_close(at_rawlog_view *view)
+{
+	if (view->base)
+		munmap((void *)view->base, view->size);
+	memset(view, 0, sizeof *view);
+}
+
+void at_rawrec_to_event(const struct at_rawrec *rec, at_event *ev)
+{
+	ev->seq = rec->seq;
+	ev->thread = rec->thread;
+	ev->call = rec->call;
+	ev->flags = rec->flags;
+	ev->ret = rec->ret;
+	ev->err = rec->err;
+	ev->fd = rec->fd;
+	ev->dur_ns = rec->dur_ns;
+	ev->arg0 = rec->arg0;
+	ev->arg1 = rec->arg1;
+	ev->len = rec->len;
+	ev->payload = rec->len ? (const uint8_t *)(rec + 1) : NULL;
+}
+
+static int record_ok(const at_rawlog_view *v, uint64_t off)
+{
+	const struct at_rawrec *r = (const void *)(v->base + off);
+	if (v->end - off < sizeof *r)
+		return 0;
+	uint32_t size = __atomic_load_n(&r->size, __ATOMIC_RELAXED);
+	uint32_t commit = __atomic_load_n(&r->commit, __ATOMIC_ACQUIRE);
+	return size >= sizeof *r && size % 8 == 0 && size <= v->end - off &&
+	       commit == at_rawrec_commit_word(size) && at_rawrec_size(r->len) == size;
+}
+
+int at_rawlog_next(at_rawlog_view *v, at_event *ev)
+{
+	while (v->off < v->end) {
+		const struct at_rawrec *r = (const void *)(v->base + v->off);
+		if (record_ok(v, v->off)) {
+			at_rawrec_to_event(r, ev);
+			v->off += r->size;
+			return 1;
+		}
+		/* Torn: the writer reserved this space and died before committing. If it got as
+		 * far as the size, skip exactly that; otherwise scan for the next record. */
+		v->torn++;
+		uint32_t size = r->size;
+		if (size >= sizeof *r && size % 8 == 0 && size <= v->end - v->off) {
+			v->off += size;
+			continue;
+		}
+		uint64_t off = v->off + 8;
+		while (off < v->end && !record_ok(v, off))
+			off += 8;
+		v->off = off;
+	}
+	return 0;
+}

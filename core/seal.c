@@ -1,0 +1,207 @@
+/* Sealing raw logs into a trace (see seal.h). The raw logs are only read, never changed,
+ * so a seal that fails (a full disk, say) can simply be run again. */
+#include "agenttrace/seal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agenttrace/errors.h"
+#include "agenttrace/rawlog.h"
+
+struct log_entry {
+	char path[4096];
+	at_rawlog_view view;
+	int root;
+};
+
+static int by_start(const void *a, const void *b)
+{
+	const struct log_entry *x = a, *y = b;
+	const struct at_rawlog_header *hx = at_rawlog_header(&x->view), *hy = at_rawlog_header(&y->view);
+	if (x->root != y->root)
+		return y->root - x->root;
+	if (hx->start_ns != hy->start_ns)
+		return hx->start_ns < hy->start_ns ? -1 : 1;
+	return hx->pid - hy->pid;
+}
+
+static int open_logs(const char *run_dir, int root_pid, struct log_entry **out, size_t *count)
+{
+	DIR *d = opendir(run_dir);
+	if (!d)
+		return AT_EIO;
+	struct log_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	int rc = 0;
+	while (!rc && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (strncmp(e->d_name, "proc-", 5) || len < 9 || strcmp(e->d_name + len - 4, ".log"))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			struct log_entry *nv = realloc(v, cap * sizeof *v);
+			if (!nv) {
+				rc = AT_ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		snprintf(v[n].path, sizeof v[n].path, "%s/%s", run_dir, e->d_name);
+		/* A log that cannot be read (its process died before writing the header) holds
+		 * no events: leave it out. */
+		if (at_rawlog_open(v[n].path, &v[n].view) != 0)
+			continue;
+		v[n].root = at_rawlog_header(&v[n].view)->pid == root_pid;
+		n++;
+	}
+	closedir(d);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			at_rawlog_close(&v[i].view);
+		free(v);
+		return rc;
+	}
+	qsort(v, n, sizeof *v, by_start);
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+static const char *reason_of(uint32_t flags)
+{
+	if (flags & AT_STREAM_NOSPACE)
+		return "the disk was full while recording";
+	if (flags & AT_STREAM_OVERFLOW)
+		return "a process's log reached its size limit";
+	return "recording stopped early";
+}
+
+static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls,
+		       struct at_seal_stats *st)
+{
+	const struct at_rawlog_header *h = at_rawlog_header(&le->view);
+	struct at_stream_info info = {.pid = h->pid,
+				      .ppid = h->ppid,
+				      .images = h->images,
+				      .start_ns = h->start_ns};
+	if (le->root)
+		info.flags |= AT_STREAM_ROOT;
+	if (h->flags & AT_RAWLOG_INCOMPLETE)
+		info.flags |= AT_STREAM_INCOMPLETE;
+	if (h->flags & AT_RAWLOG_NOSPACE)
+		info.flags |= AT_STREAM_NOSPACE;
+	if (h->flags & AT_RAWLOG_OVERFLOW)
+		info.flags |= AT_STREAM_OVERFLOW;
+	int rc = at_trace_writer_begin_stream(w, &info);
+	if (rc < 0)
+		return rc;
+	at_event ev;
+	uint64_t seq = 0;
+	while (at_rawlog_next(&le->view, &ev) == 1) {
+		ev.seq = seq++; /* the log order is the process's order of events */
+		if ((rc = at_trace_writer_append(w, &ev)) < 0)
+			return rc;
+		const struct at_call_info *ci = at_call_info(ev.call);
+		if (ci) {
+			st->family[ci->family]++;
+			json_t *c = json_object_get(calls, ci->name);
+			json_object_set_new(calls, ci->name,
+					    json_integer(c ? json_integer_value(c) + 1 : 1));
+		}
+		st->events++;
+		st->payload_bytes += ev.len;
+	}
+	struct at_stream_info *s = at_trace_writer_stream(w);
+	s->torn = le->view.torn;
+	st->torn += le->view.torn;
+	if (s->flags & AT_STREAM_INCOMPLETE)
+		st->incomplete++;
+	return 0;
+}
+
+int at_seal(const char *run_dir, int root_pid, json_t *meta, const char *trace_path,
+	    struct at_seal_stats *st, struct at_trace_problem *pb)
+{
+	struct log_entry *logs = NULL;
+	size_t nlogs = 0;
+	char tmp[4200];
+	memset(st, 0, sizeof *st);
+	int rc = open_logs(run_dir, root_pid, &logs, &nlogs);
+	if (rc) {
+		if (pb)
+			snprintf(pb->what, sizeof pb->what, "cannot read the raw recording in %s",
+				 run_dir);
+		return rc;
+	}
+	snprintf(tmp, sizeof tmp, "%s.tmp", trace_path);
+	unlink(tmp); /* left by an earlier seal that was interrupted */
+	at_trace_writer *w = NULL;
+	rc = at_trace_writer_create(tmp, 0, &w);
+	json_t *calls = json_object();
+	const char *reason = NULL;
+	for (size_t i = 0; !rc && i < nlogs; i++) {
+		rc = seal_stream(w, &logs[i], calls, st);
+		if (!rc && logs[i].root)
+			st->root_found = 1;
+		if (!rc && !reason && (at_trace_writer_stream(w)->flags & AT_STREAM_INCOMPLETE))
+			reason = reason_of(at_trace_writer_stream(w)->flags);
+	}
+	st->streams = (unsigned)nlogs;
+	for (size_t i = 0; i < nlogs; i++)
+		at_rawlog_close(&logs[i].view);
+	free(logs);
+	if (!rc && !st->root_found)
+		reason = "the program never loaded the recorder (statically linked, setuid, or "
+			 "LD_PRELOAD removed)";
+
+	json_t *families = json_object();
+	for (int f = 0; f < AT_FAMILY_COUNT; f++)
+		json_object_set_new(families, at_family_name(f), json_integer((json_int_t)st->family[f]));
+	json_object_set_new(meta, "events", json_integer((json_int_t)st->events));
+	json_object_set_new(meta, "families", families);
+	json_object_set_new(meta, "calls", calls);
+	json_object_set_new(meta, "payload_bytes", json_integer((json_int_t)st->payload_bytes));
+	json_object_set_new(meta, "processes", json_integer((json_int_t)st->streams));
+	json_object_set_new(meta, "torn_events", json_integer((json_int_t)st->torn));
+	json_object_set_new(meta, "complete", json_boolean(reason == NULL));
+	json_object_set_new(meta, "incomplete_reason", reason ? json_string(reason) : json_null());
+
+	if (!rc) {
+		char *text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!text) {
+			at_trace_writer_abort(w);
+			rc = AT_ENOMEM;
+		} else {
+			st->sealed_bytes = at_trace_writer_bytes(w);
+			rc = at_trace_writer_finish(w, text, strlen(text));
+			free(text);
+		}
+		w = NULL;
+	}
+	at_trace_writer_abort(w);
+	if (!rc && rename(tmp, trace_path) < 0)
+		rc = errno == ENOSPC ? AT_ENOSPC : AT_EIO;
+	if (!rc) {
+		int fd = open(trace_path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			off_t end = lseek(fd, 0, SEEK_END);
+			st->sealed_bytes = end > 0 ? (uint64_t)end : 0;
+			close(fd);
+		}
+	}
+	if (rc && pb) {
+		pb->code = rc;
+		pb->chunk = -1;
+		snprintf(pb->what, sizeof pb->what, "cannot write %s: %s", trace_path,
+			 at_strerror(rc));
+	}
+	if (rc)
+		unlink(tmp);
+	return rc;
+}

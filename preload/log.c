@@ -1,0 +1,219 @@
+/* The recording log of this process: a file in the run directory, mapped at AT_MAP_HINT.
+ *
+ * Rules for this file (the hot path of every hook):
+ *  - no malloc, no locks, no stdio, no libc calls that could be hooks: raw system calls only;
+ *  - a record is reserved with one atomic add and committed with one release store, so
+ *    threads and signal handlers interleave safely and SIGKILL leaves at most torn records
+ *    that the sealer skips;
+ *  - disk blocks are reserved with fallocate before a page is touched: on a full disk a
+ *    store into a hole would raise SIGBUS in the program, so instead recording stops and
+ *    the log is marked incomplete;
+ *  - no descriptor is kept open: programs close descriptors they did not open, and a
+ *    number we kept could be reused for one of theirs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "preload_internal.h"
+#include "sys_raw.h"
+
+#define malloc do_not_allocate_in_hooks
+#define free   do_not_allocate_in_hooks
+
+/* Disk is reserved ahead of the writers, doubling from FIRST_WINDOW up to WINDOW at a time:
+ * a short-lived process costs 64 KiB, a busy one a reservation every 8 MiB. */
+#define FIRST_WINDOW (64ul << 10)
+#define WINDOW       (8ul << 20)
+#define MAX_PAYLOAD (256u << 20)
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* The process's start time in clock ticks (field 22 of /proc/self/stat). It survives exec,
+ * so an exec'd image continues its process's log, while a later process that reuses the
+ * pid gets a log of its own. */
+static unsigned long long proc_start_ticks(void)
+{
+	char buf[1024];
+	int fd = at_sys_open("/proc/self/stat", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	long n = at_sys_read(fd, buf, sizeof buf - 1);
+	at_sys_close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
+	if (!p)
+		return 0;
+	int field = 2;
+	for (; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	unsigned long long v = 0;
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (unsigned long long)(*p++ - '0');
+	return v;
+}
+
+static void *map_log(int fd, uint64_t *capacity)
+{
+	/* Address space only: pages cost nothing until written. Smaller sizes are for
+	 * programs running under a tight RLIMIT_AS. */
+	static const uint64_t sizes[] = {64ull << 30, 8ull << 30, 1ull << 30, 128ull << 20};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		void *p = at_sys_mmap(AT_MAP_HINT, sizes[i], PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+		if ((long)p == -EEXIST)
+			p = at_sys_mmap(NULL, sizes[i], PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if ((unsigned long)p < -4096ul) {
+			*capacity = sizes[i];
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* Makes [0, end) of the log safe to store into. Returns 0, or -1 when the disk is full. */
+static int extend(uint64_t end)
+{
+	struct at_rawlog_header *h = at_proc.hdr;
+	uint64_t have = __atomic_load_n(&h->allocated, __ATOMIC_ACQUIRE);
+	if (end <= have)
+		return 0;
+	uint64_t ahead = have < WINDOW ? have : WINDOW;
+	uint64_t target = (end + ahead + FIRST_WINDOW - 1) & ~(FIRST_WINDOW - 1);
+	if (target > at_proc.capacity)
+		target = at_proc.capacity;
+	int fd = at_sys_open(at_proc.log_path, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int rc = at_sys_fallocate(fd, 0, (long)have, (long)(target - have));
+	if (rc == -EOPNOTSUPP) {
+		/* No fallocate here (some network filesystems): writing zeros allocates too. */
+		static const char zeros[65536];
+		rc = 0;
+		for (uint64_t off = have; off < target && rc >= 0; off += sizeof zeros)
+			rc = at_sys_pwrite(fd, zeros, sizeof zeros, (long)off);
+	}
+	at_sys_close(fd);
+	if (rc < 0)
+		return -1;
+	at_sys_madvise(at_proc.base + have, target - have, MADV_POPULATE_WRITE);
+	while (have < target &&
+	       !__atomic_compare_exchange_n(&h->allocated, &have, target, 0, __ATOMIC_RELEASE,
+					    __ATOMIC_ACQUIRE))
+		;
+	return 0;
+}
+
+static void stop_recording(uint32_t reason)
+{
+	__atomic_fetch_or(&at_proc.hdr->flags, AT_RAWLOG_INCOMPLETE | reason, __ATOMIC_RELAXED);
+	__atomic_store_n(&at_proc.mode, AT_MODE_OFF, __ATOMIC_RELAXED);
+}
+
+int at_log_open(void)
+{
+	int n = snprintf(at_proc.log_path, sizeof at_proc.log_path, "%s/proc-%d-%llu.log",
+			 at_proc.run_dir, at_proc.pid, proc_start_ticks());
+	if (n <= 0 || (size_t)n >= sizeof at_proc.log_path)
+		return -1;
+	int fd = at_sys_open(at_proc.log_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	uint64_t capacity = 0;
+	void *p = map_log(fd, &capacity);
+	/* A log that exists belongs to this process's earlier image (before an exec). */
+	struct at_rawlog_header probe;
+	int fresh = at_sys6(SYS_pread64, fd, (long)&probe, sizeof probe, 0, 0, 0) < (long)sizeof probe;
+	if (p && fresh && at_sys_fallocate(fd, 0, 0, FIRST_WINDOW) < 0) {
+		at_sys_munmap(p, capacity);
+		p = NULL;
+	}
+	at_sys_close(fd);
+	if (!p)
+		return -1;
+	at_proc.base = p;
+	at_proc.capacity = capacity;
+	at_proc.hdr = p;
+	struct at_rawlog_header *h = p;
+	if (fresh) {
+		struct timespec now;
+		at_sys_clock_gettime(CLOCK_REALTIME, &now);
+		h->version = AT_RAWLOG_VERSION;
+		h->header_size = AT_RAWLOG_HEADER_SIZE;
+		h->tail = AT_RAWLOG_HEADER_SIZE;
+		h->allocated = FIRST_WINDOW;
+		h->pid = at_proc.pid;
+		h->ppid = at_sys_getppid();
+		h->start_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+		h->images = 1;
+		at_sys_madvise(at_proc.base, FIRST_WINDOW, MADV_POPULATE_WRITE);
+		uint64_t magic;
+		memcpy(&magic, AT_RAWLOG_MAGIC, 8);
+		__atomic_store_n((uint64_t *)(void *)h->magic, magic, __ATOMIC_RELEASE);
+	} else {
+		if (memcmp(h->magic, AT_RAWLOG_MAGIC, 8) != 0 || h->version != AT_RAWLOG_VERSION) {
+			at_sys_munmap(p, capacity);
+			at_proc.base = NULL;
+			at_proc.hdr = NULL;
+			return -1;
+		}
+		__atomic_add_fetch(&h->images, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+uint64_t at_now_ns(void)
+{
+	struct timespec ts;
+	if (real_clock_gettime)
+		real_clock_gettime(CLOCK_MONOTONIC, &ts);
+	else
+		at_sys_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
+	       const void *payload, size_t len, uint64_t t0)
+{
+	uint64_t dur = at_now_ns() - t0;
+	struct at_rawlog_header *h = at_proc.hdr;
+	if (len > MAX_PAYLOAD) {
+		stop_recording(AT_RAWLOG_OVERFLOW);
+		return;
+	}
+	uint32_t size = at_rawrec_size((uint32_t)len);
+	uint64_t off = __atomic_fetch_add(&h->tail, size, __ATOMIC_RELAXED);
+	if (off + size > at_proc.capacity) {
+		stop_recording(AT_RAWLOG_OVERFLOW);
+		return;
+	}
+	if (off + size > __atomic_load_n(&h->allocated, __ATOMIC_ACQUIRE) && extend(off + size)) {
+		stop_recording(AT_RAWLOG_NOSPACE);
+		return;
+	}
+	struct at_rawrec *r = (struct at_rawrec *)(at_proc.base + off);
+	__atomic_store_n(&r->size, size, __ATOMIC_RELAXED);
+	r->seq = 0;
+	r->ret = ret;
+	r->arg0 = arg0;
+	r->arg1 = arg1;
+	r->dur_ns = dur;
+	r->link = 0;
+	r->thread = at_thread();
+	r->err = err;
+	r->fd = -1;
+	r->call = call;
+	r->flags = 0;
+	r->len = (uint32_t)len;
+	r->reserved = 0;
+	if (len)
+		memcpy(r + 1, payload, len);
+	__atomic_store_n(&r->commit, at_rawrec_commit_word(size), __ATOMIC_RELEASE);
+}
