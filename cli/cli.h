@@ -82,7 +82,7 @@ struct cli_program {
 /* Finds `name` like execvp would, using `path_env`; refuses programs that would be recorded
  * wrongly. Prints the reason and returns an exit status. */
 int spawn_find_program(const char *name, const char *path_env, const char *cwd,
-		       struct cli_program *out);
+                       struct cli_program *out);
 /* Refuses statically linked programs and Go binaries (they bypass libc). Prints the reason
  * and returns an exit status. */
 int spawn_check_linkage(const char *path);

@@ -38,8 +38,10 @@ static const char *result_meaning(enum at_encoding e)
 int cmd_calls(int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv) || argc > 1) {
-		fputs("usage: agenttrace calls\n\nPrints the table of intercepted calls: id, family, "
-		      "what replay matches, what is stored.\n", argc > 1 && !cli_wants_help(argc, argv) ? stderr : stdout);
+		fputs(
+		    "usage: agenttrace calls\n\nPrints the table of intercepted calls: id, family, "
+		    "what replay matches, what is stored.\n",
+		    argc > 1 && !cli_wants_help(argc, argv) ? stderr : stdout);
 		return argc > 1 && !cli_wants_help(argc, argv) ? AT_EXIT_USAGE : 0;
 	}
 	printf("| id | call | family | replay matches | stored result |\n");

@@ -7,10 +7,10 @@
 #include "summary.h"
 
 static const char usage[] = "usage: agenttrace list [-q] [--json]\n"
-			    "\n"
-			    "Lists the traces in the store, newest first.\n"
-			    "  -q       ids only, one per line\n"
-			    "  --json   a JSON array with one object per trace\n";
+                            "\n"
+                            "Lists the traces in the store, newest first.\n"
+                            "  -q       ids only, one per line\n"
+                            "  --json   a JSON array with one object per trace\n";
 
 static uint64_t start_of(const struct trace_summary *t)
 {
@@ -29,15 +29,17 @@ static json_t *as_json(const struct trace_summary *t)
 {
 	json_t *o = json_pack("{s:s, s:s}", "id", t->id, "state", summary_state_name(t->state));
 	if (t->meta) {
-		static const char *const keys[] = {"name", "argv", "cwd", "start_ns", "end_ns",
-						   "exit", "events", "families", "complete"};
+		static const char *const keys[] = {"name",     "argv",     "cwd",
+		                                   "start_ns", "end_ns",   "exit",
+		                                   "events",   "families", "complete"};
 		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 			json_t *v = json_object_get(t->meta, keys[i]);
 			if (v)
 				json_object_set(o, keys[i], v);
 		}
 		if (t->state == STATE_SEALED)
-			json_object_set_new(o, "sealed_bytes", json_integer((json_int_t)t->sealed_bytes));
+			json_object_set_new(o, "sealed_bytes",
+			                    json_integer((json_int_t)t->sealed_bytes));
 	} else {
 		json_object_set_new(o, "problem", json_string(t->problem));
 	}
@@ -54,7 +56,7 @@ static void print_row(const struct trace_summary *t)
 		if (t->state == STATE_SEALED) {
 			cli_describe_status(t->meta, status, sizeof status);
 			snprintf(events, sizeof events, "%" JSON_INTEGER_FORMAT,
-				 json_integer_value(json_object_get(t->meta, "events")));
+			         json_integer_value(json_object_get(t->meta, "events")));
 		} else {
 			snprintf(status, sizeof status, "%s", summary_state_name(t->state));
 		}
@@ -119,8 +121,10 @@ int cmd_list(int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			print_row(&v[i]);
 	} else {
-		fprintf(stderr, "agenttrace: no traces yet in %s; record one with 'agenttrace record "
-				"-- PROGRAM'\n", at_store_home(s));
+		fprintf(stderr,
+		        "agenttrace: no traces yet in %s; record one with 'agenttrace record "
+		        "-- PROGRAM'\n",
+		        at_store_home(s));
 	}
 	for (size_t i = 0; i < n; i++)
 		summary_free(&v[i]);

@@ -15,15 +15,15 @@
 extern char **environ;
 
 static const char usage[] =
-	"usage: agenttrace record [--name NAME] [--] PROGRAM [ARGS...]\n"
-	"\n"
-	"Runs PROGRAM with the recorder preloaded and stores everything it learns from the\n"
-	"clock and the random number sources as a trace. Prints the trace id and a summary on\n"
-	"stderr, then exits with the program's own status (128+N if signal N killed it).\n"
-	"\n"
-	"  --name NAME   a name to find the trace by, besides its id\n"
-	"\n"
-	"Traces are kept in $AGENTTRACE_HOME (default ~/.local/share/agenttrace).\n";
+    "usage: agenttrace record [--name NAME] [--] PROGRAM [ARGS...]\n"
+    "\n"
+    "Runs PROGRAM with the recorder preloaded and stores everything it learns from the\n"
+    "clock and the random number sources as a trace. Prints the trace id and a summary on\n"
+    "stderr, then exits with the program's own status (128+N if signal N killed it).\n"
+    "\n"
+    "  --name NAME   a name to find the trace by, besides its id\n"
+    "\n"
+    "Traces are kept in $AGENTTRACE_HOME (default ~/.local/share/agenttrace).\n";
 
 int cmd_record(int argc, char **argv)
 {
@@ -76,7 +76,7 @@ int cmd_record(int argc, char **argv)
 		arc = at_store_create_run(s, run_dir, sizeof run_dir);
 	if (arc) {
 		cli_error("cannot create a trace in %s: %s", at_store_home(s),
-			  arc == AT_ENOSPC ? "the disk is full" : strerror(errno));
+		          arc == AT_ENOSPC ? "the disk is full" : strerror(errno));
 		at_store_close(s);
 		return cli_exit_for(arc);
 	}
@@ -92,15 +92,15 @@ int cmd_record(int argc, char **argv)
 	json_object_set_new(meta, "cwd", json_string(cwd));
 	json_object_set_new(meta, "exe", json_string(prog.path));
 	json_object_set_new(meta, "exe_size", json_integer((json_int_t)st.st_size));
-	json_object_set_new(meta, "exe_mtime_ns",
-			    json_integer((json_int_t)st.st_mtim.tv_sec * 1000000000 +
-					 st.st_mtim.tv_nsec));
+	json_object_set_new(
+	    meta, "exe_mtime_ns",
+	    json_integer((json_int_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec));
 	json_object_set_new(meta, "aslr_disabled", json_boolean(spawn_aslr_disabled()));
 	json_object_set_new(meta, "agenttrace_version", json_string(AT_VERSION));
 	json_object_set_new(meta, "start_ns", json_integer((json_int_t)cli_now_ns()));
 	if (write_pending(s, id, run_dir, meta) < 0) {
 		cli_error("cannot write to the trace store %s: %s", at_store_home(s),
-			  strerror(errno));
+		          strerror(errno));
 		at_store_remove(s, id);
 		at_store_remove_run(s, run_dir);
 		json_decref(meta);
@@ -111,10 +111,10 @@ int cmd_record(int argc, char **argv)
 	int status;
 	pid_t pid;
 	struct cli_spawn sp = {.path = prog.path,
-			       .argv = argv + i,
-			       .envp = environ,
-			       .run_dir = run_dir,
-			       .mode = "record"};
+	                       .argv = argv + i,
+	                       .envp = environ,
+	                       .run_dir = run_dir,
+	                       .mode = "record"};
 	rc = spawn_run(&sp, &status, &pid);
 	if (rc) { /* it never ran: there is nothing to keep */
 		at_store_remove(s, id);
@@ -127,8 +127,8 @@ int cmd_record(int argc, char **argv)
 	json_object_set_new(meta, "root_pid", json_integer(pid));
 	if (WIFSIGNALED(status))
 		json_object_set_new(meta, "exit",
-				    json_pack("{s:i, s:b}", "signal", WTERMSIG(status), "core_dumped",
-					      WCOREDUMP(status) ? 1 : 0));
+		                    json_pack("{s:i, s:b}", "signal", WTERMSIG(status),
+		                              "core_dumped", WCOREDUMP(status) ? 1 : 0));
 	else
 		json_object_set_new(meta, "exit", json_pack("{s:i}", "code", WEXITSTATUS(status)));
 

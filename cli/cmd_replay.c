@@ -14,15 +14,15 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: agenttrace replay <id>\n"
-	"\n"
-	"Runs the recorded program again with its recorded arguments, environment and working\n"
-	"directory. Every intercepted call returns what it returned when recorded; a call that\n"
-	"does not match the recording is a divergence: the program is stopped and the step,\n"
-	"thread and the two calls are reported. Sleeps return at once.\n"
-	"\n"
-	"Exits with the recorded program's status, or 201 when the replay diverged (202 if the\n"
-	"recorded program itself exited with 201). <id> may be any unique prefix, or a name.\n";
+    "usage: agenttrace replay <id>\n"
+    "\n"
+    "Runs the recorded program again with its recorded arguments, environment and working\n"
+    "directory. Every intercepted call returns what it returned when recorded; a call that\n"
+    "does not match the recording is a divergence: the program is stopped and the step,\n"
+    "thread and the two calls are reported. Sleeps return at once.\n"
+    "\n"
+    "Exits with the recorded program's status, or 201 when the replay diverged (202 if the\n"
+    "recorded program itself exited with 201). <id> may be any unique prefix, or a name.\n";
 
 static int diverged_status(json_t *meta)
 {
@@ -33,19 +33,20 @@ static void report_divergence(const char *id, const struct at_divergence *d)
 {
 	if (!strcmp(d->kind, "end"))
 		cli_error("replay of %s diverged: thread %u of process %d made a call after the "
-			  "last recorded event:\n  recorded: (the program made no further calls)\n"
-			  "  replayed: %s",
-			  id, d->thread, d->pid, d->got);
+		          "last recorded event:\n  recorded: (the program made no further calls)\n"
+		          "  replayed: %s",
+		          id, d->thread, d->pid, d->got);
 	else if (!strcmp(d->kind, "thread"))
-		cli_error("replay of %s diverged: thread %u of process %d is not in the recording:\n"
-			  "  replayed: %s",
-			  id, d->thread, d->pid, d->got);
+		cli_error(
+		    "replay of %s diverged: thread %u of process %d is not in the recording:\n"
+		    "  replayed: %s",
+		    id, d->thread, d->pid, d->got);
 	else
 		cli_error("replay of %s diverged at step %" PRIu64 " (thread %u of process %d):\n"
-			  "  recorded: %s\n  replayed: %s\n"
-			  "The program no longer makes the calls it made when recorded; see the "
-			  "recording with 'agenttrace show %s --events'",
-			  id, d->step, d->thread, d->pid, d->expected, d->got, id);
+		          "  recorded: %s\n  replayed: %s\n"
+		          "The program no longer makes the calls it made when recorded; see the "
+		          "recording with 'agenttrace show %s --events'",
+		          id, d->step, d->thread, d->pid, d->expected, d->got, id);
 }
 
 /* The root stream: the process agenttrace started. */
@@ -63,13 +64,16 @@ static int check_world(const char *id, json_t *meta)
 	const char *cwd = json_string_value(json_object_get(meta, "cwd"));
 	struct stat st;
 	if (!exe || stat(exe, &st) < 0) {
-		cli_error("cannot replay %s: the recorded program %s no longer exists; reinstall it "
-			  "at that path", id, exe ? exe : "(unknown)");
+		cli_error(
+		    "cannot replay %s: the recorded program %s no longer exists; reinstall it "
+		    "at that path",
+		    id, exe ? exe : "(unknown)");
 		return AT_EXIT_REPLAY_ENV;
 	}
 	if (!cwd || stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		cli_error("cannot replay %s: the recorded working directory %s no longer exists; "
-			  "create it again to replay", id, cwd ? cwd : "(unknown)");
+		          "create it again to replay",
+		          id, cwd ? cwd : "(unknown)");
 		return AT_EXIT_REPLAY_ENV;
 	}
 	stat(exe, &st);
@@ -77,7 +81,7 @@ static int check_world(const char *id, json_t *meta)
 	if (json_integer_value(json_object_get(meta, "exe_size")) != (json_int_t)st.st_size ||
 	    json_integer_value(json_object_get(meta, "exe_mtime_ns")) != mtime)
 		cli_error("warning: %s has changed since %s was recorded; the replay may diverge",
-			  exe, id);
+		          exe, id);
 	return 0;
 }
 
@@ -89,9 +93,9 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 	int root = root_stream(t);
 	if (root < 0) {
 		cli_error("cannot replay %s: it holds no recording of its program (%s)", id,
-			  json_string_value(json_object_get(meta, "incomplete_reason"))
-				  ? json_string_value(json_object_get(meta, "incomplete_reason"))
-				  : "no root process");
+		          json_string_value(json_object_get(meta, "incomplete_reason"))
+		              ? json_string_value(json_object_get(meta, "incomplete_reason"))
+		              : "no root process");
 		return AT_EXIT_DAMAGED;
 	}
 	/* Check every chunk before running anything: a damaged trace is refused up front,
@@ -101,24 +105,25 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 	at_store_path(s, id, AT_TRACE_FILE, path, sizeof path);
 	if ((rc = at_trace_verify(path, &pb))) {
 		cli_error("trace %s is damaged: %s; run 'agenttrace verify %s' for details", id,
-			  pb.what, id);
+		          pb.what, id);
 		return cli_exit_for(rc);
 	}
 	if ((rc = at_store_create_run(s, run_dir, sizeof run_dir))) {
 		cli_error("cannot create a run directory in %s: %s", at_store_home(s),
-			  at_strerror(rc));
+		          at_strerror(rc));
 		return cli_exit_for(rc);
 	}
 	json_t *sig = json_object_get(json_object_get(meta, "exit"), "signal");
-	rc = at_replay_prepare(t, (unsigned)root, json_is_integer(sig) ? (int)json_integer_value(sig) : 0,
-			       run_dir, &pb);
+	rc = at_replay_prepare(t, (unsigned)root,
+	                       json_is_integer(sig) ? (int)json_integer_value(sig) : 0, run_dir,
+	                       &pb);
 	if (rc) {
 		if (rc == AT_ENOSPC || rc == AT_EIO)
 			cli_error("cannot prepare the replay of %s in %s: %s", id, run_dir,
-				  at_strerror(rc));
+			          at_strerror(rc));
 		else
-			cli_error("trace %s is damaged: %s; run 'agenttrace verify %s'", id, pb.what,
-				  id);
+			cli_error("trace %s is damaged: %s; run 'agenttrace verify %s'", id,
+			          pb.what, id);
 		at_store_remove_run(s, run_dir);
 		return cli_exit_for(rc);
 	}
@@ -127,11 +132,11 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 	char **envp = cli_strings_from_json(json_object_get(meta, "env"));
 	int status = 0;
 	struct cli_spawn sp = {.path = json_string_value(json_object_get(meta, "exe")),
-			       .argv = argv,
-			       .envp = envp,
-			       .cwd = json_string_value(json_object_get(meta, "cwd")),
-			       .run_dir = run_dir,
-			       .mode = "replay"};
+	                       .argv = argv,
+	                       .envp = envp,
+	                       .cwd = json_string_value(json_object_get(meta, "cwd")),
+	                       .run_dir = run_dir,
+	                       .mode = "replay"};
 	rc = argv && envp && argv[0] ? spawn_run(&sp, &status, NULL) : AT_EXIT_DAMAGED;
 	if (rc == AT_EXIT_DAMAGED)
 		cli_error("trace %s is damaged: its recorded command line is missing", id);
@@ -151,19 +156,23 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 		rc = diverged_status(meta);
 	} else if (at_replay_outcome(run_dir, &o) == 0 && o.unused_events) {
 		cli_error("replay of %s diverged: the program ended (status %d) with %" PRIu64
-			  " recorded events unused, the first at step %" PRIu64 " (thread %u)",
-			  id, got, o.unused_events, o.first_unused_step, o.first_unused_thread);
+		          " recorded events unused, the first at step %" PRIu64 " (thread %u)",
+		          id, got, o.unused_events, o.first_unused_step, o.first_unused_thread);
 		rc = diverged_status(meta);
 	} else if (got != want) {
-		cli_error("replay of %s diverged: the program ended with status %d, but with %d when "
-			  "it was recorded", id, got, want);
+		cli_error(
+		    "replay of %s diverged: the program ended with status %d, but with %d when "
+		    "it was recorded",
+		    id, got, want);
 		rc = diverged_status(meta);
 	} else {
 		rc = got;
 	}
 	if (at_replay_outcome(run_dir, &o) == 0 && o.live_processes)
-		cli_error("note: %u child process%s ran live, not replayed (replaying process trees "
-			  "is not supported yet)", o.live_processes, o.live_processes == 1 ? "" : "es");
+		cli_error(
+		    "note: %u child process%s ran live, not replayed (replaying process trees "
+		    "is not supported yet)",
+		    o.live_processes, o.live_processes == 1 ? "" : "es");
 	at_store_remove_run(s, run_dir);
 	return rc;
 }
@@ -176,7 +185,7 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (argc != 2 || argv[1][0] == '-') {
 		cli_error("replay: %s\n%s", argc < 2 ? "no trace given" : "unexpected arguments",
-			  usage);
+		          usage);
 		return AT_EXIT_USAGE;
 	}
 	at_store *s;

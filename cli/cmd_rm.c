@@ -6,10 +6,10 @@
 #include "summary.h"
 
 static const char usage[] =
-	"usage: agenttrace rm [--force] <id>...\n"
-	"\n"
-	"Removes traces from the store. A trace that is still being recorded is kept unless\n"
-	"--force is given.\n";
+    "usage: agenttrace rm [--force] <id>...\n"
+    "\n"
+    "Removes traces from the store. A trace that is still being recorded is kept unless\n"
+    "--force is given.\n";
 
 int cmd_rm(int argc, char **argv)
 {
@@ -42,11 +42,14 @@ int cmd_rm(int argc, char **argv)
 			struct trace_summary sum;
 			summary_load(s, id, &sum);
 			if (sum.state == STATE_RECORDING && !force) {
-				cli_error("trace %s is still being recorded; stop the program first, or "
-					  "use --force", id);
+				cli_error(
+				    "trace %s is still being recorded; stop the program first, or "
+				    "use --force",
+				    id);
 				r = AT_EXIT_USAGE;
 			} else if (sum.state != STATE_SEALED && sum.meta) {
-				/* an unsealed recording keeps its raw logs in run/: remove those too */
+				/* an unsealed recording keeps its raw logs in run/: remove those
+				 * too */
 				char pending[4096];
 				at_store_path(s, id, AT_PENDING_FILE, pending, sizeof pending);
 				json_t *p = json_load_file(pending, 0, NULL);

@@ -7,10 +7,10 @@
 #include "summary.h"
 
 static const char usage[] =
-	"usage: agenttrace seal <id>\n"
-	"\n"
-	"Seals a recording that was not sealed when its program ended: agenttrace itself was\n"
-	"killed, or the disk was full. 'agenttrace list' shows such traces as 'unsealed'.\n";
+    "usage: agenttrace seal <id>\n"
+    "\n"
+    "Seals a recording that was not sealed when its program ended: agenttrace itself was\n"
+    "killed, or the disk was full. 'agenttrace list' shows such traces as 'unsealed'.\n";
 
 int cmd_seal(int argc, char **argv)
 {
@@ -19,7 +19,8 @@ int cmd_seal(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 2 || argv[1][0] == '-') {
-		cli_error("seal: %s\n%s", argc < 2 ? "no trace given" : "unexpected arguments", usage);
+		cli_error("seal: %s\n%s", argc < 2 ? "no trace given" : "unexpected arguments",
+		          usage);
 		return AT_EXIT_USAGE;
 	}
 	at_store *s;
@@ -36,7 +37,8 @@ int cmd_seal(int argc, char **argv)
 	if (sum.state == STATE_SEALED) {
 		fprintf(stderr, "agenttrace: trace %s is already sealed\n", id);
 	} else if (sum.state == STATE_RECORDING) {
-		cli_error("trace %s is still being recorded; it is sealed when its program ends", id);
+		cli_error("trace %s is still being recorded; it is sealed when its program ends",
+		          id);
 		rc = AT_EXIT_USAGE;
 	} else {
 		at_store_path(s, id, AT_PENDING_FILE, pending, sizeof pending);
@@ -44,11 +46,14 @@ int cmd_seal(int argc, char **argv)
 		json_t *meta = json_object_get(p, "meta");
 		const char *run = json_string_value(json_object_get(p, "run_dir"));
 		if (!json_is_object(meta) || !run) {
-			cli_error("trace %s cannot be sealed: %s is missing or damaged", id, pending);
+			cli_error("trace %s cannot be sealed: %s is missing or damaged", id,
+			          pending);
 			rc = AT_EXIT_DAMAGED;
 		} else {
-			if (!json_object_get(meta, "end_ns")) /* agenttrace died before the program */
-				json_object_set_new(meta, "end_ns", json_integer((json_int_t)cli_now_ns()));
+			if (!json_object_get(meta,
+			                     "end_ns")) /* agenttrace died before the program */
+				json_object_set_new(meta, "end_ns",
+				                    json_integer((json_int_t)cli_now_ns()));
 			rc = finish_recording(s, id, run, meta);
 		}
 		json_decref(p);

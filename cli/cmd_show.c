@@ -9,13 +9,13 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: agenttrace show <id> [--events] [--json]\n"
-	"\n"
-	"Shows a trace: its command, times, status and counts per family of calls.\n"
-	"  --events   every event, one per line: step, thread, call, result, duration\n"
-	"  --json     the summary as one JSON object; with --events, one JSON object per\n"
-	"             event per line, with seq, thread, call, args, ret, errno, dur_ns and data\n"
-	"             (the payload, one character per byte: U+0000..U+00FF)\n";
+    "usage: agenttrace show <id> [--events] [--json]\n"
+    "\n"
+    "Shows a trace: its command, times, status and counts per family of calls.\n"
+    "  --events   every event, one per line: step, thread, call, result, duration\n"
+    "  --json     the summary as one JSON object; with --events, one JSON object per\n"
+    "             event per line, with seq, thread, call, args, ret, errno, dur_ns and data\n"
+    "             (the payload, one character per byte: U+0000..U+00FF)\n";
 
 /* The payload as a JSON string with one code point per byte (ISO-8859-1), so text stays
  * readable and bytes.encode('latin-1') gives the exact bytes back. */
@@ -47,10 +47,10 @@ static void print_event(const at_event *ev, int pid, int json)
 	at_event_format_result(ev, result, sizeof result);
 	if (json) {
 		json_t *o = json_pack("{s:I, s:i, s:I, s:s, s:s, s:I, s:i, s:I, s:o}", "seq",
-				      (json_int_t)ev->seq, "process", pid, "thread",
-				      (json_int_t)ev->thread, "call", ci ? ci->name : "?", "args", args,
-				      "ret", (json_int_t)ev->ret, "errno", ev->err, "dur_ns",
-				      (json_int_t)ev->dur_ns, "data", payload_json(ev));
+		                      (json_int_t)ev->seq, "process", pid, "thread",
+		                      (json_int_t)ev->thread, "call", ci ? ci->name : "?", "args",
+		                      args, "ret", (json_int_t)ev->ret, "errno", ev->err, "dur_ns",
+		                      (json_int_t)ev->dur_ns, "data", payload_json(ev));
 		if (ev->err && strerrorname_np(ev->err))
 			json_object_set_new(o, "errno_name", json_string(strerrorname_np(ev->err)));
 		if (ev->fd != -1)
@@ -64,7 +64,8 @@ static void print_event(const at_event *ev, int pid, int json)
 	}
 	char err[48] = "";
 	if (ev->err)
-		snprintf(err, sizeof err, " %s", strerrorname_np(ev->err) ? strerrorname_np(ev->err) : "?");
+		snprintf(err, sizeof err, " %s",
+		         strerrorname_np(ev->err) ? strerrorname_np(ev->err) : "?");
 	printf("%8" PRIu64 "  t%-3u %s(%s) = %" PRId64 "%s%s%s  [%" PRIu64 " ns]\n", ev->seq,
 	       ev->thread, ci ? ci->name : "?", args, ev->ret, err, result[0] ? "  " : "", result,
 	       ev->dur_ns);
@@ -89,7 +90,7 @@ static int show_events(at_trace *t, const char *id, int json)
 		if (rc < 0) {
 			fflush(stdout);
 			cli_error("trace %s is damaged: %s; run 'agenttrace verify %s'", id,
-				  at_trace_last_problem(t)->what, id);
+			          at_trace_last_problem(t)->what, id);
 			return cli_exit_for(rc);
 		}
 	}
@@ -102,12 +103,12 @@ static json_t *streams_json(at_trace *t)
 	for (unsigned i = 0; i < at_trace_stream_count(t); i++) {
 		const struct at_stream_info *si = at_trace_stream(t, i);
 		json_array_append_new(
-			a, json_pack("{s:i, s:i, s:b, s:b, s:i, s:i, s:I, s:I, s:I}", "pid", si->pid,
-				     "ppid", si->ppid, "root", (si->flags & AT_STREAM_ROOT) != 0,
-				     "complete", !(si->flags & AT_STREAM_INCOMPLETE), "threads",
-				     si->threads, "images", si->images, "events", (json_int_t)si->events,
-				     "payload_bytes", (json_int_t)si->payload_bytes, "torn_events",
-				     (json_int_t)si->torn));
+		    a, json_pack(
+		           "{s:i, s:i, s:b, s:b, s:i, s:i, s:I, s:I, s:I}", "pid", si->pid, "ppid",
+		           si->ppid, "root", (si->flags & AT_STREAM_ROOT) != 0, "complete",
+		           !(si->flags & AT_STREAM_INCOMPLETE), "threads", si->threads, "images",
+		           si->images, "events", (json_int_t)si->events, "payload_bytes",
+		           (json_int_t)si->payload_bytes, "torn_events", (json_int_t)si->torn));
 	}
 	return a;
 }
@@ -125,17 +126,20 @@ static void show_summary(at_trace *t, const char *id, json_t *meta)
 	printf("started    %s, ran %.3f s\n", cli_time(start, when, sizeof when),
 	       end > start ? (double)(end - start) / 1e9 : 0.0);
 	printf("status     %s\n", cli_describe_status(meta, status, sizeof status));
-	printf("events     %" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(meta, "events")));
+	printf("events     %" JSON_INTEGER_FORMAT,
+	       json_integer_value(json_object_get(meta, "events")));
 	const char *k;
 	json_t *v;
 	int first = 1;
-	json_object_foreach(json_object_get(meta, "families"), k, v) {
+	json_object_foreach(json_object_get(meta, "families"), k, v)
+	{
 		printf("%s%s %" JSON_INTEGER_FORMAT, first ? ": " : ", ", k, json_integer_value(v));
 		first = 0;
 	}
 	printf("\n");
 	first = 1;
-	json_object_foreach(json_object_get(meta, "calls"), k, v) {
+	json_object_foreach(json_object_get(meta, "calls"), k, v)
+	{
 		printf("%s%s %" JSON_INTEGER_FORMAT, first ? "calls      " : ", ", k,
 		       json_integer_value(v));
 		first = 0;
@@ -150,7 +154,7 @@ static void show_summary(at_trace *t, const char *id, json_t *meta)
 	printf("stored     %s sealed, %s of payload, %u chunk%s\n",
 	       cli_bytes(at_trace_file_size(t), size, sizeof size),
 	       cli_bytes((uint64_t)json_integer_value(json_object_get(meta, "payload_bytes")),
-			 payload, sizeof payload),
+	                 payload, sizeof payload),
 	       at_trace_chunk_count(t), at_trace_chunk_count(t) == 1 ? "" : "s");
 	json_t *reason = json_object_get(meta, "incomplete_reason");
 	printf("complete   %s%s\n", json_is_string(reason) ? "no: " : "yes",
@@ -195,7 +199,8 @@ int cmd_show(int argc, char **argv)
 		rc = show_events(t, id, json);
 	} else if (!rc && json) {
 		json_object_set_new(meta, "streams", streams_json(t));
-		json_object_set_new(meta, "sealed_bytes", json_integer((json_int_t)at_trace_file_size(t)));
+		json_object_set_new(meta, "sealed_bytes",
+		                    json_integer((json_int_t)at_trace_file_size(t)));
 		json_object_set_new(meta, "chunks", json_integer(at_trace_chunk_count(t)));
 		json_dumpf(meta, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');

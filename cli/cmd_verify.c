@@ -7,11 +7,11 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: agenttrace verify <id>\n"
-	"\n"
-	"Checks the header, every chunk (CRC32C, decompression, every event), the metadata, the\n"
-	"index and the trailer. Exits 0 when the trace is sound; otherwise names the first\n"
-	"problem and exits 65.\n";
+    "usage: agenttrace verify <id>\n"
+    "\n"
+    "Checks the header, every chunk (CRC32C, decompression, every event), the metadata, the\n"
+    "index and the trailer. Exits 0 when the trace is sound; otherwise names the first\n"
+    "problem and exits 65.\n";
 
 int cmd_verify(int argc, char **argv)
 {
@@ -21,7 +21,7 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (argc != 2 || argv[1][0] == '-') {
 		cli_error("verify: %s\n%s", argc < 2 ? "no trace given" : "unexpected arguments",
-			  usage);
+		          usage);
 		return AT_EXIT_USAGE;
 	}
 	at_store *s;
@@ -39,8 +39,9 @@ int cmd_verify(int argc, char **argv)
 		int vrc = at_trace_verify(path, &pb);
 		if (vrc) {
 			if (pb.chunk >= 0)
-				cli_error("trace %s is damaged: %s (chunk %ld at byte %" PRIu64 " of %s)", id,
-					  pb.what, pb.chunk, pb.offset, path);
+				cli_error("trace %s is damaged: %s (chunk %ld at byte %" PRIu64
+				          " of %s)",
+				          id, pb.what, pb.chunk, pb.offset, path);
 			else
 				cli_error("trace %s is damaged: %s (%s)", id, pb.what, path);
 			rc = cli_exit_for(vrc);
@@ -49,9 +50,9 @@ int cmd_verify(int argc, char **argv)
 			for (unsigned i = 0; i < at_trace_stream_count(t); i++)
 				events += at_trace_stream(t, i)->events;
 			printf("trace %s is sound: %" PRIu64 " events in %u chunks, %u process%s, "
-			       "%" PRIu64 " bytes\n", id, events, at_trace_chunk_count(t),
-			       at_trace_stream_count(t), at_trace_stream_count(t) == 1 ? "" : "es",
-			       at_trace_file_size(t));
+			       "%" PRIu64 " bytes\n",
+			       id, events, at_trace_chunk_count(t), at_trace_stream_count(t),
+			       at_trace_stream_count(t) == 1 ? "" : "es", at_trace_file_size(t));
 		}
 	}
 	json_decref(meta);

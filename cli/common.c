@@ -62,7 +62,8 @@ int cli_open_store(at_store **out)
 	int rc = at_store_open(home, out);
 	if (rc) {
 		cli_error("cannot open the trace store %s: %s; set AGENTTRACE_HOME to a writable "
-			  "directory", home, rc == AT_ENOSPC ? at_strerror(rc) : strerror(errno));
+		          "directory",
+		          home, rc == AT_ENOSPC ? at_strerror(rc) : strerror(errno));
 		return cli_exit_for(rc);
 	}
 	return 0;
@@ -73,8 +74,7 @@ static int name_of(const at_store *s, const char *id, char *name, size_t cap)
 {
 	char path[4096];
 	at_trace *t;
-	if (at_store_path(s, id, AT_TRACE_FILE, path, sizeof path) ||
-	    at_trace_open(path, &t, NULL))
+	if (at_store_path(s, id, AT_TRACE_FILE, path, sizeof path) || at_trace_open(path, &t, NULL))
 		return -1;
 	json_t *meta = json_loads(at_trace_meta(t, NULL), 0, NULL);
 	const char *n = json_string_value(json_object_get(meta, "name"));
@@ -89,8 +89,8 @@ int cli_resolve(at_store *s, const char *ref, char *id, size_t cap)
 	struct at_resolution r;
 	int rc = at_store_resolve(s, ref, name_of, &r);
 	if (rc == AT_ENOTRACE) {
-		cli_error("no trace matches '%s'; run 'agenttrace list' to see the traces in %s", ref,
-			  at_store_home(s));
+		cli_error("no trace matches '%s'; run 'agenttrace list' to see the traces in %s",
+		          ref, at_store_home(s));
 		return AT_EXIT_NOTRACE;
 	}
 	if (rc == AT_EAMBIGUOUS) {
@@ -99,8 +99,8 @@ int cli_resolve(at_store *s, const char *ref, char *id, size_t cap)
 			strcat(list, i ? ", " : "");
 			strcat(list, r.matches[i]);
 		}
-		cli_error("'%s' matches %u traces (%s%s); give more of the id", ref, r.nmatches, list,
-			  r.nmatches > AT_RESOLVE_SHOW ? ", ..." : "");
+		cli_error("'%s' matches %u traces (%s%s); give more of the id", ref, r.nmatches,
+		          list, r.nmatches > AT_RESOLVE_SHOW ? ", ..." : "");
 		return AT_EXIT_AMBIGUOUS;
 	}
 	if (rc) {
@@ -122,7 +122,8 @@ int cli_open_trace(at_store *s, const char *id, at_trace **t, json_t **meta)
 	at_store_path(s, id, AT_PENDING_FILE, pending, sizeof pending);
 	if (stat(path, &st) < 0 && stat(pending, &st) == 0) {
 		cli_error("trace %s is still recording, or its recording was interrupted before it "
-			  "was sealed; run 'agenttrace seal %s' once the program has ended", id, id);
+		          "was sealed; run 'agenttrace seal %s' once the program has ended",
+		          id, id);
 		return AT_EXIT_UNSEALED;
 	}
 	int rc = at_trace_open(path, t, &pb);
@@ -132,12 +133,12 @@ int cli_open_trace(at_store *s, const char *id, at_trace **t, json_t **meta)
 	}
 	if (rc == AT_EIO && stat(path, &st) < 0) {
 		cli_error("trace %s has no trace file (%s); remove it with 'agenttrace rm %s'", id,
-			  path, id);
+		          path, id);
 		return AT_EXIT_DAMAGED;
 	}
 	if (rc) {
 		cli_error("trace %s is damaged: %s; run 'agenttrace verify %s' for details", id,
-			  pb.what, id);
+		          pb.what, id);
 		return cli_exit_for(rc);
 	}
 	json_error_t err;
@@ -169,12 +170,13 @@ const char *cli_describe_status(json_t *meta, char *buf, size_t cap)
 	if (!exit)
 		snprintf(buf, cap, "unknown");
 	else if (json_is_integer(sig))
-		snprintf(buf, cap, "killed by SIG%s", sigabbrev_np((int)json_integer_value(sig))
-							     ? sigabbrev_np((int)json_integer_value(sig))
-							     : "?");
+		snprintf(buf, cap, "killed by SIG%s",
+		         sigabbrev_np((int)json_integer_value(sig))
+		             ? sigabbrev_np((int)json_integer_value(sig))
+		             : "?");
 	else
 		snprintf(buf, cap, "exit %" JSON_INTEGER_FORMAT,
-			 json_integer_value(json_object_get(exit, "code")));
+		         json_integer_value(json_object_get(exit, "code")));
 	return buf;
 }
 
@@ -213,7 +215,8 @@ static int needs_quotes(const char *s)
 		return 1;
 	for (; *s; s++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-			    "@%+=:,./-_", *s))
+		            "@%+=:,./-_",
+		            *s))
 			return 1;
 	return 0;
 }
@@ -224,7 +227,8 @@ const char *cli_command_line(json_t *meta, char *buf, size_t cap)
 	size_t i;
 	json_t *arg;
 	buf[0] = '\0';
-	json_array_foreach(json_object_get(meta, "argv"), i, arg) {
+	json_array_foreach(json_object_get(meta, "argv"), i, arg)
+	{
 		const char *a = json_string_value(arg);
 		if (!a || n + 4 >= cap)
 			break;
@@ -274,7 +278,8 @@ char **cli_strings_from_json(json_t *a)
 	char **v = calloc(n + 1, sizeof *v);
 	if (!v)
 		return NULL;
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		const char *str = json_string_value(e);
 		const char *hex = json_string_value(json_object_get(e, "hex"));
 		if (str) {

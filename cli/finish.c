@@ -16,11 +16,11 @@ int write_pending(at_store *s, const char *id, const char *run_dir, json_t *meta
 	at_store_path(s, id, AT_PENDING_FILE, path, sizeof path);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	json_t *p = json_pack("{s:s, s:i, s:O}", "run_dir", run_dir, "agenttrace_pid",
-			      (json_int_t)getpid(), "meta", meta);
+	                      (json_int_t)getpid(), "meta", meta);
 	int rc = p && json_dump_file(p, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 &&
-				 rename(tmp, path) == 0
-			 ? 0
-			 : -1;
+	                 rename(tmp, path) == 0
+	             ? 0
+	             : -1;
 	json_decref(p);
 	if (rc)
 		unlink(tmp);
@@ -40,13 +40,16 @@ int finish_recording(at_store *s, const char *id, const char *run_dir, json_t *m
 	if (rc) {
 		write_pending(s, id, run_dir, meta); /* now with the exit status */
 		if (rc == AT_ENOSPC)
-			cli_error("trace %s: the disk is full, so the recording could not be sealed "
-				  "(%s). Nothing is lost: the raw recording is kept in %s; free some "
-				  "space and run 'agenttrace seal %s'", id, pb.what, run_dir, id);
+			cli_error(
+			    "trace %s: the disk is full, so the recording could not be sealed "
+			    "(%s). Nothing is lost: the raw recording is kept in %s; free some "
+			    "space and run 'agenttrace seal %s'",
+			    id, pb.what, run_dir, id);
 		else
-			cli_error("trace %s: the recording could not be sealed: %s. The raw recording "
-				  "is kept in %s; run 'agenttrace seal %s' to try again", id, pb.what,
-				  run_dir, id);
+			cli_error(
+			    "trace %s: the recording could not be sealed: %s. The raw recording "
+			    "is kept in %s; run 'agenttrace seal %s' to try again",
+			    id, pb.what, run_dir, id);
 		return cli_exit_for(rc);
 	}
 	unlink(pending);
@@ -56,14 +59,17 @@ int finish_recording(at_store *s, const char *id, const char *run_dir, json_t *m
 	uint64_t start = (uint64_t)json_integer_value(json_object_get(meta, "start_ns"));
 	uint64_t end = (uint64_t)json_integer_value(json_object_get(meta, "end_ns"));
 	fprintf(stderr,
-		"agenttrace: recorded %s (%s): %s, %" PRIu64 " events (time %" PRIu64
-		", random %" PRIu64 "), %s, %.2f s\n",
-		id, cli_command_line(meta, cmd, sizeof cmd), cli_describe_status(meta, status, sizeof status),
-		st.events, st.family[AT_FAMILY_TIME], st.family[AT_FAMILY_RANDOM],
-		cli_bytes(st.sealed_bytes, size, sizeof size), end > start ? (double)(end - start) / 1e9 : 0.0);
+	        "agenttrace: recorded %s (%s): %s, %" PRIu64 " events (time %" PRIu64
+	        ", random %" PRIu64 "), %s, %.2f s\n",
+	        id, cli_command_line(meta, cmd, sizeof cmd),
+	        cli_describe_status(meta, status, sizeof status), st.events,
+	        st.family[AT_FAMILY_TIME], st.family[AT_FAMILY_RANDOM],
+	        cli_bytes(st.sealed_bytes, size, sizeof size),
+	        end > start ? (double)(end - start) / 1e9 : 0.0);
 	json_t *reason = json_object_get(meta, "incomplete_reason");
 	if (json_is_string(reason))
 		cli_error("warning: trace %s is incomplete: %s; replay stops where the recording "
-			  "stopped", id, json_string_value(reason));
+		          "stopped",
+		          id, json_string_value(reason));
 	return 0;
 }

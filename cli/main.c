@@ -10,14 +10,14 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{"record", cmd_record, "run a program and record it"},
-	{"replay", cmd_replay, "run a recorded program again, fed from its trace"},
-	{"list", cmd_list, "list the traces, newest first"},
-	{"show", cmd_show, "show a trace's summary or its events"},
-	{"verify", cmd_verify, "check a trace for damage"},
-	{"rm", cmd_rm, "remove traces"},
-	{"seal", cmd_seal, "seal a recording that was interrupted"},
-	{"calls", cmd_calls, "list the intercepted calls"},
+    {"record", cmd_record, "run a program and record it"},
+    {"replay", cmd_replay, "run a recorded program again, fed from its trace"},
+    {"list", cmd_list, "list the traces, newest first"},
+    {"show", cmd_show, "show a trace's summary or its events"},
+    {"verify", cmd_verify, "check a trace for damage"},
+    {"rm", cmd_rm, "remove traces"},
+    {"seal", cmd_seal, "seal a recording that was interrupted"},
+    {"calls", cmd_calls, "list the intercepted calls"},
 };
 
 static void usage(FILE *f)
@@ -26,7 +26,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nRun 'agenttrace <command> --help' for its options. Exit statuses are listed "
-		   "in docs/cli.md.\n");
+	           "in docs/cli.md.\n");
 }
 
 int main(int argc, char **argv)

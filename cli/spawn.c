@@ -28,7 +28,7 @@ static int is_executable_file(const char *path)
 }
 
 int spawn_find_program(const char *name, const char *path_env, const char *cwd,
-		       struct cli_program *out)
+                       struct cli_program *out)
 {
 	char buf[PATH_MAX];
 	int found_not_exec = 0;
@@ -59,7 +59,8 @@ int spawn_find_program(const char *name, const char *path_env, const char *cwd,
 		}
 		if (!ok) {
 			if (found_not_exec) {
-				cli_error("program '%s' was found in PATH but is not executable", name);
+				cli_error("program '%s' was found in PATH but is not executable",
+				          name);
 				return AT_EXIT_CANNOT_EXEC;
 			}
 			cli_error("program '%s' not found in PATH", name);
@@ -150,8 +151,9 @@ static int check_elf(const char *path, int depth)
 	memcpy(&eh, head, sizeof eh);
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64) {
 		close(fd);
-		cli_error("%s is not an x86-64 program; agenttrace records 64-bit x86 programs only",
-			  path);
+		cli_error(
+		    "%s is not an x86-64 program; agenttrace records 64-bit x86 programs only",
+		    path);
 		return AT_EXIT_REFUSED;
 	}
 	int interp = 0, go = 0;
@@ -168,12 +170,14 @@ static int check_elf(const char *path, int depth)
 	close(fd);
 	if (go) {
 		cli_error("%s is a Go program: Go reads the clock and random numbers without libc, "
-			  "so agenttrace cannot record it faithfully", path);
+		          "so agenttrace cannot record it faithfully",
+		          path);
 		return AT_EXIT_REFUSED;
 	}
 	if (!interp) {
 		cli_error("%s is statically linked: agenttrace records through the dynamic linker "
-			  "(LD_PRELOAD) and cannot see its calls; rebuild it dynamically linked", path);
+		          "(LD_PRELOAD) and cannot see its calls; rebuild it dynamically linked",
+		          path);
 		return AT_EXIT_REFUSED;
 	}
 	return 0;
@@ -198,19 +202,22 @@ int spawn_preload_path(char *out, size_t cap)
 		 * (bin/agenttrace, <libdir>/agenttrace/...), so it works from both. */
 		snprintf(cand, sizeof cand, "%s/../preload/libagenttrace-preload.so", exe);
 		if (access(cand, R_OK) != 0)
-			snprintf(cand, sizeof cand, "%s/../%s/agenttrace/libagenttrace-preload.so", exe,
-				 AT_LIBDIR);
+			snprintf(cand, sizeof cand, "%s/../%s/agenttrace/libagenttrace-preload.so",
+			         exe, AT_LIBDIR);
 	} else {
 		cand[0] = '\0';
 	}
 	if (!cand[0] || !realpath(cand, out) || access(out, R_OK) != 0) {
 		cli_error("cannot find libagenttrace-preload.so (looked for %s); reinstall "
-			  "agenttrace or set AGENTTRACE_PRELOAD to its path", cand);
+		          "agenttrace or set AGENTTRACE_PRELOAD to its path",
+		          cand);
 		return AT_EXIT_INTERNAL;
 	}
 	if (strlen(out) >= cap || strpbrk(out, " :")) {
-		cli_error("the preload's path '%s' contains a space or ':', which LD_PRELOAD cannot "
-			  "carry; install agenttrace elsewhere", out);
+		cli_error(
+		    "the preload's path '%s' contains a space or ':', which LD_PRELOAD cannot "
+		    "carry; install agenttrace elsewhere",
+		    out);
 		return AT_EXIT_INTERNAL;
 	}
 	return 0;
@@ -278,6 +285,7 @@ int spawn_run(const struct cli_spawn *sp, int *wait_status, pid_t *pid_out)
 		cli_error("cannot start '%s': %s", sp->path, strerror(errno));
 		return AT_EXIT_INTERNAL;
 	}
+	spawn_aslr_disabled(); /* for record and replay alike: children inherit it at exec */
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -331,12 +339,12 @@ int spawn_run(const struct cli_spawn *sp, int *wait_status, pid_t *pid_out)
 	if (got == (ssize_t)sizeof f) {
 		if (f.stage == 1) {
 			cli_error("cannot enter the working directory %s: %s", sp->cwd,
-				  strerror(f.err));
+			          strerror(f.err));
 			return AT_EXIT_REPLAY_ENV;
 		}
 		if (f.stage == 2) {
 			cli_error("cannot write to the run directory %s: %s", sp->run_dir,
-				  strerror(f.err));
+			          strerror(f.err));
 			return f.err == ENOSPC ? AT_EXIT_NOSPACE : AT_EXIT_IO;
 		}
 		cli_error("cannot execute '%s': %s", sp->path, strerror(f.err));

@@ -20,7 +20,8 @@ void summary_load(at_store *s, const char *id, struct trace_summary *out)
 		out->sealed_bytes = at_trace_file_size(t);
 		out->state = json_is_object(out->meta) ? STATE_SEALED : STATE_DAMAGED;
 		if (out->state == STATE_DAMAGED)
-			snprintf(out->problem, sizeof out->problem, "its metadata is not valid JSON");
+			snprintf(out->problem, sizeof out->problem,
+			         "its metadata is not valid JSON");
 		at_trace_close(t);
 		return;
 	}
@@ -39,8 +40,8 @@ void summary_load(at_store *s, const char *id, struct trace_summary *out)
 	}
 	out->meta = json_incref(json_object_get(pending, "meta"));
 	pid_t owner = (pid_t)json_integer_value(json_object_get(pending, "agenttrace_pid"));
-	out->state = owner > 0 && (kill(owner, 0) == 0 || errno == EPERM) ? STATE_RECORDING
-									    : STATE_UNSEALED;
+	out->state =
+	    owner > 0 && (kill(owner, 0) == 0 || errno == EPERM) ? STATE_RECORDING : STATE_UNSEALED;
 	json_decref(pending);
 }
 

@@ -33,10 +33,18 @@ const char *at_family_name(enum at_family family)
 static const char *clock_name(uint64_t clock)
 {
 	static const char *const names[] = {
-		"CLOCK_REALTIME",	 "CLOCK_MONOTONIC",	 "CLOCK_PROCESS_CPUTIME_ID",
-		"CLOCK_THREAD_CPUTIME_ID", "CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE",
-		"CLOCK_MONOTONIC_COARSE",  "CLOCK_BOOTTIME",	 "CLOCK_REALTIME_ALARM",
-		"CLOCK_BOOTTIME_ALARM",	 NULL,			 "CLOCK_TAI",
+	    "CLOCK_REALTIME",
+	    "CLOCK_MONOTONIC",
+	    "CLOCK_PROCESS_CPUTIME_ID",
+	    "CLOCK_THREAD_CPUTIME_ID",
+	    "CLOCK_MONOTONIC_RAW",
+	    "CLOCK_REALTIME_COARSE",
+	    "CLOCK_MONOTONIC_COARSE",
+	    "CLOCK_BOOTTIME",
+	    "CLOCK_REALTIME_ALARM",
+	    "CLOCK_BOOTTIME_ALARM",
+	    NULL,
+	    "CLOCK_TAI",
 	};
 	if (clock < sizeof names / sizeof names[0] && names[clock])
 		return names[clock];
@@ -65,7 +73,8 @@ char *at_event_format_args(const at_event *ev, char *out, size_t cap)
 	case AT_ARG_NONE: break;
 	case AT_ARG_CLOCK: format_clock(ev->arg0, out, cap); break;
 	case AT_ARG_TIMEZONE:
-		snprintf(out, cap, "%s, %s", ev->arg0 & 1 ? "tv" : "NULL", ev->arg0 & 2 ? "tz" : "NULL");
+		snprintf(out, cap, "%s, %s", ev->arg0 & 1 ? "tv" : "NULL",
+		         ev->arg0 & 2 ? "tz" : "NULL");
 		break;
 	case AT_ARG_BASE:
 		snprintf(out, cap, ev->arg0 == TIME_UTC ? "TIME_UTC" : "base %" PRIu64, ev->arg0);
@@ -74,7 +83,7 @@ char *at_event_format_args(const at_event *ev, char *out, size_t cap)
 	case AT_ARG_CLOCK_SLEEP:
 		format_clock(ev->arg0 & 0xFFFFFFFFu, clk, sizeof clk);
 		snprintf(out, cap, "%s, flags=0x%" PRIx64 ", %" PRIu64 " ns", clk, ev->arg0 >> 32,
-			 ev->arg1);
+		         ev->arg1);
 		break;
 	case AT_ARG_MICROS: snprintf(out, cap, "%" PRIu64 " us", ev->arg0); break;
 	case AT_ARG_SECONDS: snprintf(out, cap, "%" PRIu64 " s", ev->arg0); break;

@@ -169,8 +169,7 @@ long at_event_encode(at_codec_state *st, const at_event *ev, uint8_t *out, size_
 	int64_t value = prev_value;
 	if (time_value(ci->result, ev->payload, ev->len, &value)) {
 		n += put_varint(out + n, ev->len - 16);
-		n += put_varint(out + n,
-				zigzag((int64_t)((uint64_t)value - (uint64_t)prev_value)));
+		n += put_varint(out + n, zigzag((int64_t)((uint64_t)value - (uint64_t)prev_value)));
 		memcpy(out + n, ev->payload + 16, ev->len - 16);
 		n += ev->len - 16;
 	} else if (ci->result == AT_ENC_NONE && ev->len == 0) {
@@ -279,7 +278,7 @@ long at_event_decode(at_codec_state *st, const uint8_t *in, size_t len, at_event
 
 	int64_t value = prev_value;
 	int compact_time = !(tag & TAG_RAW_PAYLOAD) &&
-			   (ci->result == AT_ENC_TIMESPEC || ci->result == AT_ENC_TIMEVAL);
+	                   (ci->result == AT_ENC_TIMESPEC || ci->result == AT_ENC_TIMEVAL);
 	if (compact_time) {
 		uint64_t tail, delta;
 		NEED(get_varint(in, len, &pos, &tail) && tail <= AT_CODEC_TAIL_MAX);

@@ -8,17 +8,17 @@
 
 #include "agenttrace/container.h"
 
-#define FILE_HEADER_SIZE 64u  /* magic .. header CRC */
+#define FILE_HEADER_SIZE  64u /* magic .. header CRC */
 #define CHUNK_HEADER_SIZE 40u
-#define META_HEADER_SIZE 16u
+#define META_HEADER_SIZE  16u
 #define INDEX_HEADER_SIZE 16u
 #define STREAM_ENTRY_SIZE 56u
-#define CHUNK_ENTRY_SIZE 40u
-#define TRAILER_SIZE 32u
+#define CHUNK_ENTRY_SIZE  40u
+#define TRAILER_SIZE      32u
 
-#define CHUNK_MAGIC 0x4B4E4843u   /* "CHNK" */
-#define META_MAGIC 0x4154454Du    /* "META" */
-#define INDEX_MAGIC 0x58444E49u   /* "INDX" */
+#define CHUNK_MAGIC   0x4B4E4843u /* "CHNK" */
+#define META_MAGIC    0x4154454Du /* "META" */
+#define INDEX_MAGIC   0x58444E49u /* "INDX" */
 #define TRAILER_MAGIC 0x444E4554u /* "TEND" */
 
 static inline void put32(uint8_t *p, uint32_t v)

@@ -70,9 +70,8 @@ void at_chunk_entry_get(const uint8_t *p, struct at_chunk_info *c)
 	c->reserved = get32(p + 36);
 }
 
-__attribute__((format(printf, 5, 6))) static int problem(struct at_trace_problem *p, int code,
-							  long chunk, uint64_t offset,
-							  const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int
+problem(struct at_trace_problem *p, int code, long chunk, uint64_t offset, const char *fmt, ...)
 {
 	if (p) {
 		va_list ap;
@@ -109,37 +108,45 @@ static int load(at_trace *t, struct at_trace_problem *pb)
 {
 	uint8_t h[FILE_HEADER_SIZE], tr[TRAILER_SIZE];
 	if (t->size < FILE_HEADER_SIZE)
-		return problem(pb, AT_ETRUNCATED, -1, 0, "the file is %" PRIu64 " bytes, shorter "
-			       "than a trace header", t->size);
+		return problem(pb, AT_ETRUNCATED, -1, 0,
+		               "the file is %" PRIu64 " bytes, shorter "
+		               "than a trace header",
+		               t->size);
 	if (read_at(t->fd, h, sizeof h, 0))
 		return problem(pb, AT_EIO, -1, 0, "cannot read the header: %s", strerror(errno));
 	if (memcmp(h, AT_TRACE_MAGIC, 8) != 0)
-		return problem(pb, AT_ECORRUPT, -1, 0, "the header has no trace magic (not a trace "
-			       "file, or its first bytes are damaged)");
+		return problem(pb, AT_ECORRUPT, -1, 0,
+		               "the header has no trace magic (not a trace "
+		               "file, or its first bytes are damaged)");
 	unsigned version = h[8] | (unsigned)h[9] << 8, min_reader = h[10] | (unsigned)h[11] << 8;
 	if (get32(h + 60) != at_crc32c(0, h, 60))
 		return problem(pb, AT_ECORRUPT, -1, 0, "the header failed its CRC32C check");
 	if (min_reader > AT_TRACE_VERSION)
-		return problem(pb, AT_EVERSION, -1, 0, "format version %u needs a reader of version "
-			       "%u or later; this agenttrace reads version %u", version, min_reader,
-			       AT_TRACE_VERSION);
+		return problem(pb, AT_EVERSION, -1, 0,
+		               "format version %u needs a reader of version "
+		               "%u or later; this agenttrace reads version %u",
+		               version, min_reader, AT_TRACE_VERSION);
 	t->features = get64(h + 16);
 	if (t->features & ~AT_TRACE_FEATURES_KNOWN)
-		return problem(pb, AT_EVERSION, -1, 16, "the trace uses features 0x%" PRIx64 " that "
-			       "this agenttrace does not know", (uint64_t)(t->features & ~AT_TRACE_FEATURES_KNOWN));
+		return problem(pb, AT_EVERSION, -1, 16,
+		               "the trace uses features 0x%" PRIx64 " that "
+		               "this agenttrace does not know",
+		               (uint64_t)(t->features & ~AT_TRACE_FEATURES_KNOWN));
 	if (get32(h + 12) != FILE_HEADER_SIZE)
 		return problem(pb, AT_ECORRUPT, -1, 12, "unexpected header size %u", get32(h + 12));
 
 	if (t->size < FILE_HEADER_SIZE + META_HEADER_SIZE + INDEX_HEADER_SIZE + 4 + TRAILER_SIZE)
-		return problem(pb, AT_ETRUNCATED, -1, t->size, "the file ends after %" PRIu64 " bytes, "
-			       "before its index (sealing was interrupted, or the file was cut)",
-			       t->size);
+		return problem(pb, AT_ETRUNCATED, -1, t->size,
+		               "the file ends after %" PRIu64 " bytes, "
+		               "before its index (sealing was interrupted, or the file was cut)",
+		               t->size);
 	uint64_t toff = t->size - TRAILER_SIZE;
 	if (read_at(t->fd, tr, sizeof tr, toff))
 		return problem(pb, AT_EIO, -1, toff, "cannot read the trailer");
 	if (get32(tr + 28) != TRAILER_MAGIC)
-		return problem(pb, AT_ETRUNCATED, -1, toff, "the trailer is missing: the file is "
-			       "truncated or its last bytes are damaged");
+		return problem(pb, AT_ETRUNCATED, -1, toff,
+		               "the trailer is missing: the file is "
+		               "truncated or its last bytes are damaged");
 	if (get32(tr + 24) != at_crc32c(0, tr, 24) || get32(tr + 20) != 0)
 		return problem(pb, AT_ECORRUPT, -1, toff, "the trailer failed its CRC32C check");
 	t->meta_off = get64(tr);
@@ -160,15 +167,18 @@ static int load(at_trace *t, struct at_trace_problem *pb)
 	if (get32(idx + index_len - 4) != at_crc32c(0, idx, index_len - 4) ||
 	    get32(idx) != INDEX_MAGIC || get32(idx + 12) != 0) {
 		free(idx);
-		return problem(pb, AT_ECORRUPT, -1, t->index_off, "the index failed its CRC32C check");
+		return problem(pb, AT_ECORRUPT, -1, t->index_off,
+		               "the index failed its CRC32C check");
 	}
 	t->nstreams = get32(idx + 4);
 	t->nchunks = get32(idx + 8);
 	if ((uint64_t)INDEX_HEADER_SIZE + (uint64_t)t->nstreams * STREAM_ENTRY_SIZE +
-		    (uint64_t)t->nchunks * CHUNK_ENTRY_SIZE + 4 != index_len) {
+	        (uint64_t)t->nchunks * CHUNK_ENTRY_SIZE + 4 !=
+	    index_len) {
 		free(idx);
-		return problem(pb, AT_ECORRUPT, -1, t->index_off, "the index size does not match "
-			       "its counts");
+		return problem(pb, AT_ECORRUPT, -1, t->index_off,
+		               "the index size does not match "
+		               "its counts");
 	}
 	t->streams = calloc(t->nstreams + 1, sizeof *t->streams);
 	t->chunks = calloc(t->nchunks + 1, sizeof *t->chunks);
@@ -188,15 +198,18 @@ static int load(at_trace *t, struct at_trace_problem *pb)
 		if (c->offset != expect || c->stream >= t->nstreams || c->events == 0 ||
 		    c->reserved != 0) {
 			free(idx);
-			return problem(pb, AT_ECORRUPT, (long)i, c->offset, "index entry for chunk %u "
-				       "is inconsistent", i);
+			return problem(pb, AT_ECORRUPT, (long)i, c->offset,
+			               "index entry for chunk %u "
+			               "is inconsistent",
+			               i);
 		}
 		expect = c->offset + CHUNK_HEADER_SIZE + c->zlen;
 	}
 	free(idx);
 	if (expect != t->meta_off)
-		return problem(pb, AT_ECORRUPT, -1, expect, "the chunks do not end where the "
-			       "metadata starts");
+		return problem(pb, AT_ECORRUPT, -1, expect,
+		               "the chunks do not end where the "
+		               "metadata starts");
 
 	uint8_t mh[META_HEADER_SIZE];
 	if (read_at(t->fd, mh, sizeof mh, t->meta_off))
@@ -204,8 +217,9 @@ static int load(at_trace *t, struct at_trace_problem *pb)
 	t->meta_len = get32(mh + 4);
 	if (get32(mh) != META_MAGIC || get32(mh + 12) != at_crc32c(0, mh, 12) ||
 	    t->meta_off + META_HEADER_SIZE + t->meta_len != t->index_off)
-		return problem(pb, AT_ECORRUPT, -1, t->meta_off, "the metadata header failed its "
-			       "check");
+		return problem(pb, AT_ECORRUPT, -1, t->meta_off,
+		               "the metadata header failed its "
+		               "check");
 	t->meta = malloc(t->meta_len + 1);
 	if (!t->meta)
 		return problem(pb, AT_ENOMEM, -1, 0, "out of memory reading the metadata");
@@ -213,8 +227,9 @@ static int load(at_trace *t, struct at_trace_problem *pb)
 		return problem(pb, AT_EIO, -1, t->meta_off, "cannot read the metadata");
 	t->meta[t->meta_len] = '\0';
 	if (get32(mh + 8) != at_crc32c(0, t->meta, t->meta_len))
-		return problem(pb, AT_ECORRUPT, -1, t->meta_off, "the metadata failed its CRC32C "
-			       "check");
+		return problem(pb, AT_ECORRUPT, -1, t->meta_off,
+		               "the metadata failed its CRC32C "
+		               "check");
 	return 0;
 }
 
@@ -306,13 +321,17 @@ static int load_chunk(at_trace_iter *it, unsigned i)
 	if (rc)
 		return problem(pb, rc, (long)i, c->offset, "chunk %u cannot be read", i);
 	if (get32(h) != CHUNK_MAGIC || get32(h + 36) != at_crc32c(0, h, 36))
-		return problem(pb, AT_ECORRUPT, (long)i, c->offset, "chunk %u: its header failed "
-			       "its CRC32C check", i);
+		return problem(pb, AT_ECORRUPT, (long)i, c->offset,
+		               "chunk %u: its header failed "
+		               "its CRC32C check",
+		               i);
 	if (get32(h + 4) != c->stream || get64(h + 8) != c->first_seq ||
-	    get32(h + 16) != c->events || get32(h + 20) != c->raw_len ||
-	    get32(h + 24) != c->zlen || get32(h + 28) != c->crc || get32(h + 32) != 0)
-		return problem(pb, AT_ECORRUPT, (long)i, c->offset, "chunk %u: its header does not "
-			       "match the index", i);
+	    get32(h + 16) != c->events || get32(h + 20) != c->raw_len || get32(h + 24) != c->zlen ||
+	    get32(h + 28) != c->crc || get32(h + 32) != 0)
+		return problem(pb, AT_ECORRUPT, (long)i, c->offset,
+		               "chunk %u: its header does not "
+		               "match the index",
+		               i);
 	if (c->zlen > it->zcap) {
 		free(it->zbuf);
 		it->zbuf = malloc(c->zlen);
@@ -329,12 +348,14 @@ static int load_chunk(at_trace_iter *it, unsigned i)
 	if (rc)
 		return problem(pb, rc, (long)i, c->offset, "chunk %u cannot be read", i);
 	if (at_crc32c(0, it->zbuf, c->zlen) != c->crc)
-		return problem(pb, AT_ECORRUPT, (long)i, c->offset, "chunk %u failed its CRC32C check",
-			       i);
+		return problem(pb, AT_ECORRUPT, (long)i, c->offset,
+		               "chunk %u failed its CRC32C check", i);
 	size_t n = ZSTD_decompress(it->raw, it->raw_cap, it->zbuf, c->zlen);
 	if (ZSTD_isError(n) || n != c->raw_len)
-		return problem(pb, AT_ECORRUPT, (long)i, c->offset, "chunk %u does not decompress "
-			       "to its recorded size", i);
+		return problem(pb, AT_ECORRUPT, (long)i, c->offset,
+		               "chunk %u does not decompress "
+		               "to its recorded size",
+		               i);
 	it->raw_len = n;
 	it->pos = 0;
 	it->left = c->events;
@@ -386,14 +407,14 @@ int at_trace_iter_next(at_trace_iter *it, at_event *ev)
 		long ci = (long)it->next_chunk - 1;
 		if (n < 0 || ev->seq != it->expect_seq)
 			return problem(&t->problem, AT_ECORRUPT, ci, t->chunks[ci].offset,
-				       "chunk %ld: event %" PRIu64 " does not decode", ci,
-				       it->expect_seq);
+			               "chunk %ld: event %" PRIu64 " does not decode", ci,
+			               it->expect_seq);
 		it->pos += (size_t)n;
 		it->left--;
 		it->expect_seq++;
 		if (it->left == 0 && it->pos != it->raw_len)
 			return problem(&t->problem, AT_ECORRUPT, ci, t->chunks[ci].offset,
-				       "chunk %ld has bytes after its last event", ci);
+			               "chunk %ld has bytes after its last event", ci);
 		if (ev->seq >= it->from)
 			return 1;
 	}
@@ -424,16 +445,18 @@ int at_trace_verify(const char *path, struct at_trace_problem *pb)
 			if (ev.seq != n) {
 				long ci = (long)it->next_chunk - 1;
 				rc = problem(&t->problem, AT_ECORRUPT, ci, t->chunks[ci].offset,
-					     "chunk %ld: stream %u continues at step %" PRIu64
-					     " after step %" PRIu64, ci, s, ev.seq, n ? n - 1 : 0);
+				             "chunk %ld: stream %u continues at step %" PRIu64
+				             " after step %" PRIu64,
+				             ci, s, ev.seq, n ? n - 1 : 0);
 			}
 			n++;
 		}
 		at_trace_iter_close(it);
 		if (!rc && n != t->streams[s].events)
-			rc = problem(&t->problem, AT_ECORRUPT, -1, t->index_off, "stream %u holds %"
-				     PRIu64 " events but the index says %" PRIu64, s, n,
-				     t->streams[s].events);
+			rc = problem(&t->problem, AT_ECORRUPT, -1, t->index_off,
+			             "stream %u holds %" PRIu64
+			             " events but the index says %" PRIu64,
+			             s, n, t->streams[s].events);
 		if (rc && pb)
 			*pb = t->problem;
 	}

@@ -121,8 +121,9 @@ int at_trace_writer_create(const char *path, int level, at_trace_writer **out)
 	}
 	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
-		int code = errno == EEXIST ? AT_EEXIST
-			   : (errno == ENOSPC || errno == EDQUOT) ? AT_ENOSPC : AT_EIO;
+		int code = errno == EEXIST                        ? AT_EEXIST
+		           : (errno == ENOSPC || errno == EDQUOT) ? AT_ENOSPC
+		                                                  : AT_EIO;
 		free(w->path);
 		w->path = NULL; /* not ours: do not remove it */
 		at_trace_writer_abort(w);
@@ -171,12 +172,12 @@ static int flush_chunk(at_trace_writer *w)
 
 	struct at_chunk_info *c = &w->chunks[w->nchunks];
 	*c = (struct at_chunk_info){.offset = w->offset,
-				    .first_seq = w->chunk_first_seq,
-				    .stream = w->nstreams - 1,
-				    .events = w->chunk_events,
-				    .raw_len = (uint32_t)w->raw_len,
-				    .zlen = (uint32_t)z,
-				    .crc = at_crc32c(0, w->zbuf, z)};
+	                            .first_seq = w->chunk_first_seq,
+	                            .stream = w->nstreams - 1,
+	                            .events = w->chunk_events,
+	                            .raw_len = (uint32_t)w->raw_len,
+	                            .zlen = (uint32_t)z,
+	                            .crc = at_crc32c(0, w->zbuf, z)};
 	uint8_t h[CHUNK_HEADER_SIZE] = {0};
 	put32(h, CHUNK_MAGIC);
 	put32(h + 4, c->stream);
@@ -279,7 +280,7 @@ int at_trace_writer_finish(at_trace_writer *w, const char *meta, size_t meta_len
 
 	uint64_t index_off = w->offset;
 	size_t index_len = INDEX_HEADER_SIZE + (size_t)w->nstreams * STREAM_ENTRY_SIZE +
-			   (size_t)w->nchunks * CHUNK_ENTRY_SIZE + 4;
+	                   (size_t)w->nchunks * CHUNK_ENTRY_SIZE + 4;
 	uint8_t *idx = rc ? NULL : calloc(1, index_len);
 	if (!rc && !idx)
 		rc = fail(w, AT_ENOMEM);

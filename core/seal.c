@@ -22,7 +22,8 @@ struct log_entry {
 static int by_start(const void *a, const void *b)
 {
 	const struct log_entry *x = a, *y = b;
-	const struct at_rawlog_header *hx = at_rawlog_header(&x->view), *hy = at_rawlog_header(&y->view);
+	const struct at_rawlog_header *hx = at_rawlog_header(&x->view),
+	                              *hy = at_rawlog_header(&y->view);
 	if (x->root != y->root)
 		return y->root - x->root;
 	if (hx->start_ns != hy->start_ns)
@@ -41,7 +42,8 @@ static int open_logs(const char *run_dir, int root_pid, struct log_entry **out, 
 	int rc = 0;
 	while (!rc && (e = readdir(d))) {
 		size_t len = strlen(e->d_name);
-		if (strncmp(e->d_name, "proc-", 5) || len < 9 || strcmp(e->d_name + len - 4, ".log"))
+		if (strncmp(e->d_name, "proc-", 5) || len < 9 ||
+		    strcmp(e->d_name + len - 4, ".log"))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -83,13 +85,11 @@ static const char *reason_of(uint32_t flags)
 }
 
 static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls,
-		       struct at_seal_stats *st)
+                       struct at_seal_stats *st)
 {
 	const struct at_rawlog_header *h = at_rawlog_header(&le->view);
-	struct at_stream_info info = {.pid = h->pid,
-				      .ppid = h->ppid,
-				      .images = h->images,
-				      .start_ns = h->start_ns};
+	struct at_stream_info info = {
+	    .pid = h->pid, .ppid = h->ppid, .images = h->images, .start_ns = h->start_ns};
 	if (le->root)
 		info.flags |= AT_STREAM_ROOT;
 	if (h->flags & AT_RAWLOG_INCOMPLETE)
@@ -112,7 +112,7 @@ static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls,
 			st->family[ci->family]++;
 			json_t *c = json_object_get(calls, ci->name);
 			json_object_set_new(calls, ci->name,
-					    json_integer(c ? json_integer_value(c) + 1 : 1));
+			                    json_integer(c ? json_integer_value(c) + 1 : 1));
 		}
 		st->events++;
 		st->payload_bytes += ev.len;
@@ -126,7 +126,7 @@ static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls,
 }
 
 int at_seal(const char *run_dir, int root_pid, json_t *meta, const char *trace_path,
-	    struct at_seal_stats *st, struct at_trace_problem *pb)
+            struct at_seal_stats *st, struct at_trace_problem *pb)
 {
 	struct log_entry *logs = NULL;
 	size_t nlogs = 0;
@@ -136,7 +136,7 @@ int at_seal(const char *run_dir, int root_pid, json_t *meta, const char *trace_p
 	if (rc) {
 		if (pb)
 			snprintf(pb->what, sizeof pb->what, "cannot read the raw recording in %s",
-				 run_dir);
+			         run_dir);
 		return rc;
 	}
 	snprintf(tmp, sizeof tmp, "%s.tmp", trace_path);
@@ -158,11 +158,12 @@ int at_seal(const char *run_dir, int root_pid, json_t *meta, const char *trace_p
 	free(logs);
 	if (!rc && !st->root_found)
 		reason = "the program never loaded the recorder (statically linked, setuid, or "
-			 "LD_PRELOAD removed)";
+		         "LD_PRELOAD removed)";
 
 	json_t *families = json_object();
 	for (int f = 0; f < AT_FAMILY_COUNT; f++)
-		json_object_set_new(families, at_family_name(f), json_integer((json_int_t)st->family[f]));
+		json_object_set_new(families, at_family_name(f),
+		                    json_integer((json_int_t)st->family[f]));
 	json_object_set_new(meta, "events", json_integer((json_int_t)st->events));
 	json_object_set_new(meta, "families", families);
 	json_object_set_new(meta, "calls", calls);
@@ -199,7 +200,7 @@ int at_seal(const char *run_dir, int root_pid, json_t *meta, const char *trace_p
 		pb->code = rc;
 		pb->chunk = -1;
 		snprintf(pb->what, sizeof pb->what, "cannot write %s: %s", trace_path,
-			 at_strerror(rc));
+		         at_strerror(rc));
 	}
 	if (rc)
 		unlink(tmp);

@@ -103,7 +103,8 @@ static void random_hex(char *out, size_t nchars)
 		/* Only before the kernel's pool is ready; uniqueness still comes from mkdir. */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_sec;
+		uint64_t x =
+		    (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_sec;
 		for (size_t i = 0; i < need; i++, x = x * 6364136223846793005ull + 1)
 			bytes[i] = (uint8_t)(x >> 56);
 	}
@@ -113,7 +114,7 @@ static void random_hex(char *out, size_t nchars)
 }
 
 static int create_unique(const at_store *s, const char *dir, size_t len, char *name, char *path,
-			 size_t cap)
+                         size_t cap)
 {
 	for (int attempt = 0; attempt < 100; attempt++) {
 		random_hex(name, len);
@@ -142,7 +143,7 @@ int at_store_create_run(at_store *s, char *path, size_t cap)
 int at_store_path(const at_store *s, const char *id, const char *file, char *out, size_t cap)
 {
 	int n = file ? snprintf(out, cap, "%s/traces/%s/%s", s->home, id, file)
-		     : snprintf(out, cap, "%s/traces/%s", s->home, id);
+	             : snprintf(out, cap, "%s/traces/%s", s->home, id);
 	return n > 0 && (size_t)n < cap ? 0 : AT_EINVAL;
 }
 
@@ -208,7 +209,7 @@ static void add_match(struct at_resolution *r, const char *id)
 }
 
 int at_store_resolve(const at_store *s, const char *ref, at_name_fn name_of,
-		     struct at_resolution *r)
+                     struct at_resolution *r)
 {
 	memset(r, 0, sizeof *r);
 	if (!at_store_valid_ref(ref))
@@ -270,7 +271,8 @@ int at_store_remove_run(at_store *s, const char *path)
 {
 	char prefix[4096];
 	int n = snprintf(prefix, sizeof prefix, "%s/run/", s->home);
-	if (n <= 0 || strncmp(path, prefix, (size_t)n) != 0 || strstr(path, "/../"))
-		return AT_EINVAL; /* only ever delete inside run/ */
+	/* Only ever one directory inside run/: never run/ itself, never "..", never deeper. */
+	if (n <= 0 || strncmp(path, prefix, (size_t)n) != 0 || !at_store_valid_ref(path + n))
+		return AT_EINVAL;
 	return remove_tree(path);
 }

@@ -32,7 +32,7 @@ AT_HOOK ssize_t getrandom(void *buf, size_t len, unsigned int flags)
 		uint64_t t0 = at_now_ns();
 		ssize_t r = real_getrandom(buf, len, flags);
 		at_record(AT_CALL_getrandom, r, AT_ERR_IF(r < 0), len, flags, buf,
-			  r > 0 ? (size_t)r : 0, t0);
+		          r > 0 ? (size_t)r : 0, t0);
 		return r;
 	}
 	case AT_MODE_REPLAY: {
@@ -54,7 +54,7 @@ AT_HOOK int getentropy(void *buf, size_t len)
 		uint64_t t0 = at_now_ns();
 		int r = real_getentropy(buf, len);
 		at_record(AT_CALL_getentropy, r, AT_ERR_IF(r < 0), len, 0, buf, r == 0 ? len : 0,
-			  t0);
+		          t0);
 		return r;
 	}
 	case AT_MODE_REPLAY: {
@@ -125,7 +125,7 @@ AT_HOOK uint32_t arc4random_uniform(uint32_t upper_bound)
 	}
 	case AT_MODE_REPLAY:
 		return (uint32_t)at_replay_ret(
-			at_replay_take(AT_CALL_arc4random_uniform, upper_bound, 0));
+		    at_replay_take(AT_CALL_arc4random_uniform, upper_bound, 0));
 	default:
 		if (!real_arc4random_uniform) {
 			uint32_t v = 0;

@@ -25,9 +25,10 @@ AT_HOOK long syscall(long nr, ...)
 		case SYS_nanosleep:
 			return nanosleep((const struct timespec *)a, (struct timespec *)b);
 		case SYS_clock_nanosleep: {
-			/* the system call reports errors as -1/errno, the libc function returns them */
+			/* the system call reports errors as -1/errno, the libc function returns
+			 * them */
 			int r = clock_nanosleep((clockid_t)a, (int)b, (const struct timespec *)c,
-						(struct timespec *)d);
+			                        (struct timespec *)d);
 			return r ? (errno = r, -1) : 0;
 		}
 		}

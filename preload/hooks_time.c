@@ -26,11 +26,12 @@ AT_HOOK int clock_gettime(clockid_t clock, struct timespec *tp)
 		uint64_t t0 = at_now_ns();
 		int r = real_clock_gettime(clock, tp);
 		at_record(AT_CALL_clock_gettime, r, AT_ERR_IF(r < 0), (uint64_t)clock, 0, tp,
-			  r == 0 ? sizeof *tp : 0, t0);
+		          r == 0 ? sizeof *tp : 0, t0);
 		return r;
 	}
 	case AT_MODE_REPLAY: {
-		const struct at_rawrec *ev = at_replay_take(AT_CALL_clock_gettime, (uint64_t)clock, 0);
+		const struct at_rawrec *ev =
+		    at_replay_take(AT_CALL_clock_gettime, (uint64_t)clock, 0);
 		at_replay_copy(ev, tp, sizeof *tp);
 		return (int)at_replay_ret(ev);
 	}
@@ -113,11 +114,13 @@ AT_HOOK int timespec_get(struct timespec *ts, int base)
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_now_ns();
 		int r = real_timespec_get(ts, base);
-		at_record(AT_CALL_timespec_get, r, 0, (uint64_t)base, 0, ts, r ? sizeof *ts : 0, t0);
+		at_record(AT_CALL_timespec_get, r, 0, (uint64_t)base, 0, ts, r ? sizeof *ts : 0,
+		          t0);
 		return r;
 	}
 	case AT_MODE_REPLAY: {
-		const struct at_rawrec *ev = at_replay_take(AT_CALL_timespec_get, (uint64_t)base, 0);
+		const struct at_rawrec *ev =
+		    at_replay_take(AT_CALL_timespec_get, (uint64_t)base, 0);
 		at_replay_copy(ev, ts, sizeof *ts);
 		return (int)at_replay_ret(ev);
 	}
@@ -140,15 +143,14 @@ AT_HOOK clock_t clock(void)
 		at_record(AT_CALL_clock, r, AT_ERR_IF(r == (clock_t)-1), 0, 0, NULL, 0, t0);
 		return r;
 	}
-	case AT_MODE_REPLAY:
-		return (clock_t)at_replay_ret(at_replay_take(AT_CALL_clock, 0, 0));
+	case AT_MODE_REPLAY: return (clock_t)at_replay_ret(at_replay_take(AT_CALL_clock, 0, 0));
 	default:
 		if (!real_clock) {
 			struct timespec ts;
 			if (at_sys(SYS_clock_gettime, CLOCK_PROCESS_CPUTIME_ID, &ts, 0) < 0)
 				return (clock_t)-1;
 			return (clock_t)(ts.tv_sec * CLOCKS_PER_SEC +
-					 ts.tv_nsec / (1000000000 / CLOCKS_PER_SEC));
+			                 ts.tv_nsec / (1000000000 / CLOCKS_PER_SEC));
 		}
 		return real_clock();
 	}
@@ -163,7 +165,7 @@ AT_HOOK int nanosleep(const struct timespec *req, struct timespec *rem)
 		int r = real_nanosleep(req, rem);
 		int err = AT_ERR_IF(r < 0);
 		at_record(AT_CALL_nanosleep, r, err, ts_ns(req), 0, rem,
-			  err == EINTR && rem ? sizeof *rem : 0, t0);
+		          err == EINTR && rem ? sizeof *rem : 0, t0);
 		return r;
 	}
 	case AT_MODE_REPLAY: {
@@ -179,7 +181,7 @@ AT_HOOK int nanosleep(const struct timespec *req, struct timespec *rem)
 }
 
 AT_HOOK int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req,
-			    struct timespec *rem)
+                            struct timespec *rem)
 {
 	uint64_t key = (uint32_t)clock | (uint64_t)(uint32_t)flags << 32;
 	switch (at_enter()) {
@@ -188,19 +190,19 @@ AT_HOOK int clock_nanosleep(clockid_t clock, int flags, const struct timespec *r
 		int r = real_clock_nanosleep(clock, flags, req, rem);
 		int left = r == EINTR && rem && !(flags & TIMER_ABSTIME);
 		at_record(AT_CALL_clock_nanosleep, r, 0, key, ts_ns(req), rem,
-			  left ? sizeof *rem : 0, t0);
+		          left ? sizeof *rem : 0, t0);
 		return r;
 	}
 	case AT_MODE_REPLAY: {
 		const struct at_rawrec *ev =
-			at_replay_take(AT_CALL_clock_nanosleep, key, ts_ns(req));
+		    at_replay_take(AT_CALL_clock_nanosleep, key, ts_ns(req));
 		at_replay_copy(ev, rem, sizeof *rem);
 		return (int)at_replay_ret(ev);
 	}
 	default:
 		if (!real_clock_nanosleep)
-			return (int)-at_sys6(SYS_clock_nanosleep, clock, flags, (long)req, (long)rem,
-					     0, 0);
+			return (int)-at_sys6(SYS_clock_nanosleep, clock, flags, (long)req,
+			                     (long)rem, 0, 0);
 		return real_clock_nanosleep(clock, flags, req, rem);
 	}
 }
@@ -214,8 +216,7 @@ AT_HOOK int usleep(useconds_t usec)
 		at_record(AT_CALL_usleep, r, AT_ERR_IF(r < 0), usec, 0, NULL, 0, t0);
 		return r;
 	}
-	case AT_MODE_REPLAY:
-		return (int)at_replay_ret(at_replay_take(AT_CALL_usleep, usec, 0));
+	case AT_MODE_REPLAY: return (int)at_replay_ret(at_replay_take(AT_CALL_usleep, usec, 0));
 	default:
 		if (!real_usleep)
 			return (int)AT_LIBC_RESULT(at_sys_nanosleep_ns((long)usec * 1000));

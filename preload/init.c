@@ -21,7 +21,8 @@ struct at_proc at_proc;
 AT_TLS int at_guard;
 AT_TLS uint32_t at_thread_id;
 
-#define AT_CALL(id, name, family, arg, result, fail, ret_type, params) ret_type(*real_##name) params;
+#define AT_CALL(id, name, family, arg, result, fail, ret_type, params)                             \
+	ret_type(*real_##name) params;
 #include "agenttrace/calls.def"
 #undef AT_CALL
 long (*real_syscall)(long nr, ...);
@@ -84,11 +85,11 @@ int at_init(void)
 		return AT_MODE_OFF; /* re-entered from our own initialisation */
 	int expect = INIT_NONE;
 	if (!__atomic_compare_exchange_n(&init_state, &expect, INIT_RUNNING, 0, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
+	                                 __ATOMIC_ACQUIRE)) {
 		/* Another thread is initialising. Wait briefly, but never forever: it may be
 		 * waiting for a loader lock this thread holds. */
-		for (int i = 0; i < 10000 && __atomic_load_n(&init_state, __ATOMIC_ACQUIRE) !=
-						 INIT_DONE; i++)
+		for (int i = 0;
+		     i < 10000 && __atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != INIT_DONE; i++)
 			sched_yield();
 		int m = __atomic_load_n(&at_proc.mode, __ATOMIC_ACQUIRE);
 		return m == AT_MODE_UNINIT ? AT_MODE_OFF : m;

@@ -27,7 +27,7 @@
  * a short-lived process costs 64 KiB, a busy one a reservation every 8 MiB. */
 #define FIRST_WINDOW (64ul << 10)
 #define WINDOW       (8ul << 20)
-#define MAX_PAYLOAD (256u << 20)
+#define MAX_PAYLOAD  (256u << 20)
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -67,7 +67,7 @@ static void *map_log(int fd, uint64_t *capacity)
 	static const uint64_t sizes[] = {64ull << 30, 8ull << 30, 1ull << 30, 128ull << 20};
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		void *p = at_sys_mmap(AT_MAP_HINT, sizes[i], PROT_READ | PROT_WRITE,
-				      MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+		                      MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
 		if ((long)p == -EEXIST)
 			p = at_sys_mmap(NULL, sizes[i], PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if ((unsigned long)p < -4096ul) {
@@ -104,9 +104,8 @@ static int extend(uint64_t end)
 	if (rc < 0)
 		return -1;
 	at_sys_madvise(at_proc.base + have, target - have, MADV_POPULATE_WRITE);
-	while (have < target &&
-	       !__atomic_compare_exchange_n(&h->allocated, &have, target, 0, __ATOMIC_RELEASE,
-					    __ATOMIC_ACQUIRE))
+	while (have < target && !__atomic_compare_exchange_n(&h->allocated, &have, target, 0,
+	                                                     __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
 		;
 	return 0;
 }
@@ -120,7 +119,7 @@ static void stop_recording(uint32_t reason)
 int at_log_open(void)
 {
 	int n = snprintf(at_proc.log_path, sizeof at_proc.log_path, "%s/proc-%d-%llu.log",
-			 at_proc.run_dir, at_proc.pid, proc_start_ticks());
+	                 at_proc.run_dir, at_proc.pid, proc_start_ticks());
 	if (n <= 0 || (size_t)n >= sizeof at_proc.log_path)
 		return -1;
 	int fd = at_sys_open(at_proc.log_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -130,7 +129,8 @@ int at_log_open(void)
 	void *p = map_log(fd, &capacity);
 	/* A log that exists belongs to this process's earlier image (before an exec). */
 	struct at_rawlog_header probe;
-	int fresh = at_sys6(SYS_pread64, fd, (long)&probe, sizeof probe, 0, 0, 0) < (long)sizeof probe;
+	int fresh =
+	    at_sys6(SYS_pread64, fd, (long)&probe, sizeof probe, 0, 0, 0) < (long)sizeof probe;
 	if (p && fresh && at_sys_fallocate(fd, 0, 0, FIRST_WINDOW) < 0) {
 		at_sys_munmap(p, capacity);
 		p = NULL;
@@ -180,7 +180,7 @@ uint64_t at_now_ns(void)
 }
 
 void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
-	       const void *payload, size_t len, uint64_t t0)
+               const void *payload, size_t len, uint64_t t0)
 {
 	uint64_t dur = at_now_ns() - t0;
 	struct at_rawlog_header *h = at_proc.hdr;

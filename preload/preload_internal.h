@@ -36,7 +36,7 @@ struct at_proc {
 	int mode;
 	int pid;
 	char run_dir[512];
-	char log_path[600];          /* record: this process's log file */
+	char log_path[600];           /* record: this process's log file */
 	struct at_rawlog_header *hdr; /* the mapped log or replay stream */
 	uint8_t *base;
 	uint64_t capacity; /* bytes mapped */
@@ -75,7 +75,7 @@ int at_log_open(void);
 uint64_t at_now_ns(void);
 /* Appends one event for the current thread; a failure stops recording, never the program. */
 void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
-	       const void *payload, size_t len, uint64_t t0);
+               const void *payload, size_t len, uint64_t t0);
 /* errno after a call that failed, by the call's convention; 0 when it succeeded. */
 #define AT_ERR_IF(failed) ((failed) ? errno : 0)
 

@@ -19,9 +19,9 @@ static inline long at_sys6(long nr, long a, long b, long c, long d, long e, long
 	register long r8 __asm__("r8") = e;
 	register long r9 __asm__("r9") = f;
 	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
+	                 : "=a"(ret)
+	                 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+	                 : "rcx", "r11", "memory");
 	return ret;
 }
 
@@ -68,7 +68,7 @@ static inline int at_sys_kill(int pid, int sig)
 }
 
 static inline void *at_sys_mmap(void *addr, unsigned long len, int prot, int flags, int fd,
-				long off)
+                                long off)
 {
 	return (void *)at_sys6(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
 }

@@ -40,7 +40,7 @@ static int write_file(const char *path, const void *buf, size_t len)
 }
 
 int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *run_dir,
-		      struct at_trace_problem *pb)
+                      struct at_trace_problem *pb)
 {
 	const struct at_stream_info *si = at_trace_stream(t, stream);
 	if (!si)
@@ -114,7 +114,8 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 	h->header_size = (uint32_t)header_size;
 	h->tail = len;
 	h->allocated = len;
-	h->flags = AT_RAWLOG_REPLAY | ((si->flags & AT_STREAM_INCOMPLETE) ? AT_RAWLOG_INCOMPLETE : 0);
+	h->flags =
+	    AT_RAWLOG_REPLAY | ((si->flags & AT_STREAM_INCOMPLETE) ? AT_RAWLOG_INCOMPLETE : 0);
 	h->pid = si->pid;
 	h->ppid = si->ppid;
 	h->start_ns = si->start_ns;
@@ -199,8 +200,8 @@ int at_replay_outcome(const char *run_dir, struct at_replay_outcome *o)
 	o->first_unused_step = UINT64_MAX;
 	for (uint32_t i = 0; i < h->nthreads; i++) {
 		/* bounded by the event count, in case a damaged chain loops */
-		for (uint64_t off = cursor[i];
-		     off && off + sizeof(struct at_rawrec) <= v.size && o->unused_events <= h->nevents;) {
+		for (uint64_t off = cursor[i]; off && off + sizeof(struct at_rawrec) <= v.size &&
+		                               o->unused_events <= h->nevents;) {
 			const struct at_rawrec *r = (const void *)(v.base + off);
 			if (r->seq < o->first_unused_step) {
 				o->first_unused_step = r->seq;

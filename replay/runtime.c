@@ -73,7 +73,7 @@ int at_replay_open(void)
 	if (n == (long)sizeof probe && !memcmp(probe.magic, AT_RAWLOG_MAGIC, 8) &&
 	    probe.version == AT_RAWLOG_VERSION && (probe.flags & AT_RAWLOG_REPLAY)) {
 		p = at_sys_mmap(AT_MAP_HINT, size, PROT_READ | PROT_WRITE,
-				MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+		                MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
 		if ((long)p == -EEXIST)
 			p = at_sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if ((unsigned long)p >= -4096ul)
@@ -100,7 +100,7 @@ void at_replay_after_fork(void)
 /* Writes the report for `agenttrace replay` and stops the process. The first report wins:
  * another thread or process may be diverging at the same moment. */
 __attribute__((noreturn)) static void diverge(const char *kind, const struct at_rawrec *want,
-					      uint16_t call, uint64_t arg0, uint64_t arg1)
+                                              uint16_t call, uint64_t arg0, uint64_t arg1)
 {
 	char path[600], report[1024], wargs[160] = "", gargs[160] = "";
 	const struct at_call_info *wc = want ? at_call_info(want->call) : NULL;
@@ -112,11 +112,11 @@ __attribute__((noreturn)) static void diverge(const char *kind, const struct at_
 		at_rawrec_to_event(want, &wev);
 		at_event_format_args(&wev, wargs, sizeof wargs);
 	}
-	int n = snprintf(report, sizeof report,
-			 "kind=%s\npid=%d\nthread=%u\nstep=%llu\nexpected=%s(%s)\ngot=%s(%s)\n",
-			 kind, at_proc.pid, at_thread(),
-			 want ? (unsigned long long)want->seq : 0ull,
-			 wc ? wc->name : "", wargs, gc ? gc->name : "?", gargs);
+	int n =
+	    snprintf(report, sizeof report,
+	             "kind=%s\npid=%d\nthread=%u\nstep=%llu\nexpected=%s(%s)\ngot=%s(%s)\n", kind,
+	             at_proc.pid, at_thread(), want ? (unsigned long long)want->seq : 0ull,
+	             wc ? wc->name : "", wargs, gc ? gc->name : "?", gargs);
 	snprintf(path, sizeof path, "%s/" AT_REPLAY_DIVERGENCE, at_proc.run_dir);
 	int fd = at_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd >= 0) {
@@ -139,8 +139,7 @@ static int all_consumed(void)
 /* This thread has used all its events. In the recording the process ended here: by a
  * signal (deliver it again), or by another thread's exit (wait for it). Anything else is a
  * call the recording does not have. */
-__attribute__((noreturn)) static void end_of_events(uint16_t call, uint64_t arg0,
-						    uint64_t arg1)
+__attribute__((noreturn)) static void end_of_events(uint16_t call, uint64_t arg0, uint64_t arg1)
 {
 	struct at_rawlog_header *h = at_proc.hdr;
 	for (int i = 0; i < 5000 && !all_consumed(); i++)
@@ -168,7 +167,7 @@ const struct at_rawrec *at_replay_take(uint16_t call, uint64_t arg0, uint64_t ar
 			end_of_events(call, arg0, arg1);
 		ev = (const struct at_rawrec *)(at_proc.base + off);
 	} while (!__atomic_compare_exchange_n(cur, &off, ev->link, 0, __ATOMIC_ACQ_REL,
-					      __ATOMIC_ACQUIRE));
+	                                      __ATOMIC_ACQUIRE));
 	if (ev->call != call || ev->arg0 != arg0 || ev->arg1 != arg1)
 		diverge("mismatch", ev, call, arg0, arg1);
 	return ev;

@@ -10,7 +10,7 @@
 
 #include "agenttrace/event.h"
 
-#define AT_CODEC_SLOTS 64
+#define AT_CODEC_SLOTS    64
 #define AT_CODEC_TAIL_MAX 48 /* time payloads may carry this many raw bytes after the value */
 
 /* Delta state shared by encoder and decoder. Treat as opaque; reset at each chunk start. */

@@ -17,8 +17,8 @@
  * older reader would misread the new layout (an added optional section does not need it).
  * Feature bits mark optional parts a reader may ignore; unknown bits above
  * AT_TRACE_FEATURES_KNOWN in the "required" mask make a reader refuse. */
-#define AT_TRACE_VERSION    1
-#define AT_TRACE_MIN_READER 1
+#define AT_TRACE_VERSION            1
+#define AT_TRACE_MIN_READER         1
 #define AT_TRACE_FEATURE_DELTA_TIME 0x1ull /* time payloads are delta-coded (codec v1) */
 #define AT_TRACE_FEATURES_KNOWN     0x1ull
 
@@ -31,7 +31,7 @@
 #define AT_STREAM_OVERFLOW   0x8u
 
 struct at_stream_info {
-	int32_t pid;  /* at recording time */
+	int32_t pid; /* at recording time */
 	int32_t ppid;
 	uint32_t flags;
 	uint32_t threads;
@@ -39,7 +39,7 @@ struct at_stream_info {
 	uint32_t reserved;
 	uint64_t events;
 	uint64_t payload_bytes;
-	uint64_t torn;      /* records the process reserved but never finished (killed) */
+	uint64_t torn; /* records the process reserved but never finished (killed) */
 	uint64_t start_ns;
 };
 
@@ -56,8 +56,8 @@ struct at_chunk_info {
 
 /* The first problem found in a file, for messages that name the damaged part. */
 struct at_trace_problem {
-	int code;      /* AT_E* */
-	long chunk;    /* the chunk index, or -1 when the problem is elsewhere */
+	int code;   /* AT_E* */
+	long chunk; /* the chunk index, or -1 when the problem is elsewhere */
 	uint64_t offset;
 	char what[200];
 };

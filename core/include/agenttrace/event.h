@@ -8,11 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum at_family {
-	AT_FAMILY_TIME = 0,
-	AT_FAMILY_RANDOM = 1,
-	AT_FAMILY_COUNT
-};
+enum at_family { AT_FAMILY_TIME = 0, AT_FAMILY_RANDOM = 1, AT_FAMILY_COUNT };
 
 /* What an event's match keys (arg0, arg1) mean for a call. Replay compares both keys. */
 enum at_arg_kind {
@@ -77,7 +73,7 @@ typedef struct at_event {
 	uint64_t dur_ns; /* wall time the real call took */
 	uint64_t arg0;   /* match keys: see enum at_arg_kind */
 	uint64_t arg1;
-	uint32_t len;    /* payload length in bytes */
+	uint32_t len; /* payload length in bytes */
 	const uint8_t *payload;
 } at_event;
 

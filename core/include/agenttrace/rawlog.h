@@ -34,10 +34,10 @@ struct at_rawlog_header {
 	uint32_t next_thread; /* thread numbers handed out (0 is the main thread) */
 	int32_t pid;          /* the recorded process */
 	int32_t ppid;
-	uint64_t start_ns;    /* CLOCK_REALTIME at creation */
-	uint32_t images;      /* program images that appended (1 + execs) */
+	uint64_t start_ns; /* CLOCK_REALTIME at creation */
+	uint32_t images;   /* program images that appended (1 + execs) */
 	/* Replay streams only. */
-	uint32_t nthreads;    /* entries in the thread tables */
+	uint32_t nthreads; /* entries in the thread tables */
 	uint64_t nevents;
 	int32_t end_signal;   /* the signal that ended the recorded process, or 0 */
 	uint32_t threads_off; /* uint64_t first[nthreads] then uint64_t cursor[nthreads] */

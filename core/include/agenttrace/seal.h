@@ -26,6 +26,6 @@ struct at_seal_stats {
  * stores it in the trace. The file is written under a temporary name and renamed, so
  * `trace_path` is either absent or whole. On failure fills `problem` when given. */
 int at_seal(const char *run_dir, int root_pid, json_t *meta, const char *trace_path,
-	    struct at_seal_stats *stats, struct at_trace_problem *problem);
+            struct at_seal_stats *stats, struct at_trace_problem *problem);
 
 #endif

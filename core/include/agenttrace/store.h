@@ -7,10 +7,10 @@
 
 #include <stddef.h>
 
-#define AT_ID_LEN     12  /* a new trace id: lowercase hex */
-#define AT_REF_MAX    128 /* the longest id or name the store accepts */
-#define AT_TOKEN_LEN  16  /* run directory names: every one has the same length */
-#define AT_TRACE_FILE "trace.at"
+#define AT_ID_LEN       12  /* a new trace id: lowercase hex */
+#define AT_REF_MAX      128 /* the longest id or name the store accepts */
+#define AT_TOKEN_LEN    16  /* run directory names: every one has the same length */
+#define AT_TRACE_FILE   "trace.at"
 #define AT_PENDING_FILE "recording.json" /* present until the recording is sealed */
 
 typedef struct at_store at_store;
@@ -21,7 +21,7 @@ int at_store_default_home(char *out, size_t cap);
 
 /* Opens (creating if needed) the store at `home`, or the default one when NULL. */
 int at_store_open(const char *home, at_store **out);
-void at_store_close(at_store *s); /* accepts NULL */
+void at_store_close(at_store *s);             /* accepts NULL */
 const char *at_store_home(const at_store *s); /* borrowed until close */
 
 /* Creates a new, empty trace directory and returns its fresh id. */
@@ -46,7 +46,7 @@ struct at_resolution {
 };
 typedef int (*at_name_fn)(const at_store *s, const char *id, char *name, size_t cap);
 int at_store_resolve(const at_store *s, const char *ref, at_name_fn name_of,
-		     struct at_resolution *r);
+                     struct at_resolution *r);
 
 /* The ids of every trace, in no particular order. Caller frees with at_store_free_ids. */
 int at_store_ids(const at_store *s, char ***ids, size_t *count);

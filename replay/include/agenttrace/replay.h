@@ -12,7 +12,7 @@
  * the signal that ended the recorded process (0 if it exited): replay delivers it again
  * once the process has used every event. Fills `problem` on damage. */
 int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *run_dir,
-		      struct at_trace_problem *problem);
+                      struct at_trace_problem *problem);
 
 /* Names the process to replay (the others run live). Call in the child, before exec. */
 int at_replay_write_ctl(const char *run_dir, int root_pid);

@@ -1,0 +1,38 @@
+# A full disk while sealing: record says so and exits 73, loses nothing (the raw
+# recording stays), and 'agenttrace seal' finishes the job once there is room.
+# Needs a small file system: a tmpfs, mounted as root or inside a user namespace.
+. "$(dirname "$0")/lib.sh"
+if [ "$(id -u)" -ne 0 ] && [ -z "${AT_IN_USERNS:-}" ]; then
+	if unshare -rm true 2>/dev/null; then
+		AT_IN_USERNS=1 exec unshare -rm bash "$0" "$@"
+	fi
+	echo "SKIP: needs root or user namespaces to mount a small tmpfs"
+	exit 77
+fi
+at list >/dev/null 2>&1 # creates the store
+mount -t tmpfs -o size=2m tmpfs "$AGENTTRACE_HOME/traces" || {
+	echo "SKIP: cannot mount tmpfs"
+	exit 77
+}
+cleanup_hooks+=("umount '$AGENTTRACE_HOME/traces'")
+
+# One MiB of random bytes seals to a bit over 1 MiB: it cannot fit once the disk is filled.
+prog=(/usr/bin/python3 -c 'import hashlib, os, time; print(hashlib.sha256(os.urandom(1 << 20)).hexdigest(), time.time_ns())')
+dd if=/dev/zero of="$AGENTTRACE_HOME/traces/filler" bs=64k count=24 status=none
+status=0
+at record -- "${prog[@]}" >"$WORK/rec" 2>"$WORK/err" || status=$?
+[ "$status" -eq 73 ] || fail "record exited $status, expected 73: $(cat "$WORK/err")"
+grep -q 'disk is full' "$WORK/err" || fail "unclear: $(cat "$WORK/err")"
+grep -q "agenttrace seal" "$WORK/err" || fail "no next step given: $(cat "$WORK/err")"
+[ -s "$WORK/rec" ] || fail "the program's output was lost"
+ID=$(ls "$AGENTTRACE_HOME/traces" | grep -v filler)
+[ -n "$ID" ] || fail "the trace directory is gone"
+at list | grep "$ID" | grep -q unsealed || fail "list does not show the trace as unsealed"
+expect_status 75 at replay "$ID" 2>/dev/null
+
+rm "$AGENTTRACE_HOME/traces/filler"
+at seal "$ID" 2>"$WORK/seal.err" || fail "seal failed with room to spare: $(cat "$WORK/seal.err")"
+at verify "$ID" >/dev/null
+at replay "$ID" >"$WORK/rep" 2>/dev/null
+cmp "$WORK/rec" "$WORK/rep" || fail "replay after sealing differs from the recording"
+[ -z "$(ls "$AGENTTRACE_HOME/run")" ] || fail "the raw recording was not cleaned up after sealing"

@@ -1,0 +1,64 @@
+# Shared set-up for end-to-end tests: each test gets its own store and scratch directory,
+# removed on exit, and a few helpers. Sourced by every tests/e2e/*.sh.
+# Environment from meson: AGENTTRACE (the binary), SAMPLES (built samples), SRCDIR.
+set -euo pipefail
+: "${AGENTTRACE:?run through meson test}" "${SAMPLES:?}" "${SRCDIR:?}"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/at-e2e.XXXXXX")
+export AGENTTRACE_HOME="$WORK/home"
+# Debian's own programs first: a version manager's shim on PATH would put a different
+# program (and a tree of helper processes) between us and the one under test.
+export PATH="/usr/bin:/bin:$PATH"
+PYTHON=/usr/bin/python3
+cleanup_hooks=()
+cleanup() {
+	local h
+	for h in "${cleanup_hooks[@]}"; do eval "$h" || true; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+at() { "$AGENTTRACE" "$@"; }
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+# The id of the newest trace.
+last_id() { at list -q | head -n 1; }
+
+# expect_status WANT CMD...: runs CMD, fails unless it exits with WANT.
+expect_status() {
+	local want=$1 got=0
+	shift
+	"$@" || got=$?
+	[ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want"
+}
+
+# record_replay NAME CMD...: records CMD (stdout to $WORK/NAME.rec), replays it twice and
+# fails unless both replays print the recording byte for byte and exit with its status.
+# Leaves the trace id in $ID.
+record_replay() {
+	local name=$1 rec_status=0 s1=0 s2=0
+	shift
+	at record -- "$@" >"$WORK/$name.rec" 2>"$WORK/$name.rec.err" || rec_status=$?
+	ID=$(last_id)
+	[ -n "$ID" ] || fail "no trace recorded for $*: $(cat "$WORK/$name.rec.err")"
+	at replay "$ID" >"$WORK/$name.rep1" 2>"$WORK/$name.rep1.err" || s1=$?
+	at replay "$ID" >"$WORK/$name.rep2" 2>"$WORK/$name.rep2.err" || s2=$?
+	cmp "$WORK/$name.rec" "$WORK/$name.rep1" ||
+		fail "$name: first replay differs from the recording: $(diff "$WORK/$name.rec" "$WORK/$name.rep1" | head -20; cat "$WORK/$name.rep1.err")"
+	cmp "$WORK/$name.rec" "$WORK/$name.rep2" || fail "$name: second replay differs from the recording"
+	[ "$s1" -eq "$rec_status" ] || fail "$name: replay exited $s1, recording exited $rec_status: $(cat "$WORK/$name.rep1.err")"
+	[ "$s2" -eq "$rec_status" ] || fail "$name: second replay exited $s2, recording $rec_status"
+	[ -s "$WORK/$name.rec" ] || fail "$name: the program printed nothing"
+}
+
+# differs_live NAME CMD...: the program's output changes between two live runs, so a
+# replay that matches the recording shows recording, not a program that ignores the world.
+differs_live() {
+	local name=$1
+	shift
+	"$@" >"$WORK/$name.live1" 2>/dev/null || true
+	"$@" >"$WORK/$name.live2" 2>/dev/null || true
+	! cmp -s "$WORK/$name.live1" "$WORK/$name.live2" || fail "$name: two live runs printed the same output; the test would prove nothing"
+}

@@ -1,0 +1,16 @@
+# fork, vfork and posix_spawn children while recording and replaying: the parent's output
+# replays exactly, the vfork child's call is served from the parent's log, and children
+# are recorded in streams of their own.
+. "$(dirname "$0")/lib.sh"
+differs_live forks "$SAMPLES/forks"
+record_replay forks "$SAMPLES/forks"
+grep -q 'ran live' "$WORK/forks.rep1.err" || fail "replay does not say children ran live"
+at show "$ID" --json >"$WORK/show.json"
+"$PYTHON" - "$WORK/show.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["processes"] >= 3, f"fork child and spawned date not recorded: {s['processes']}"
+root = [p for p in s["streams"] if p["root"]][0]
+# 4 stamps of 2 events each, plus the vfork child's clock read in the parent's log
+assert root["events"] == 9, root
+PY

@@ -1,0 +1,16 @@
+# A signal handler that calls hooks while the interrupted thread is inside one: every call
+# of main and of the handler is recorded, none is torn, and the trace verifies.
+. "$(dirname "$0")/lib.sh"
+at record -- "$SAMPLES/signals" 300000 >"$WORK/out" 2>"$WORK/err" || fail "record failed: $(cat "$WORK/err")"
+read -r _ main _ handler <"$WORK/out"
+[ "$handler" -gt 0 ] || fail "the timer never fired; the test proves nothing"
+ID=$(last_id)
+at verify "$ID" >/dev/null
+at show "$ID" --json >"$WORK/show.json"
+"$PYTHON" - "$WORK/show.json" "$main" "$handler" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); main, handler = int(sys.argv[2]), int(sys.argv[3])
+want = main + handler
+assert s["events"] == want, f"recorded {s['events']} events, the program made {want}"
+assert s["torn_events"] == 0
+PY
