@@ -67,20 +67,29 @@ void at_rawlog_close(at_rawlog_view *view)
 
 void at_rawrec_to_event(const struct at_rawrec *rec, at_event *ev)
 {
-	ev->seq = rec->seq;
+	const uint8_t *p = (const uint8_t *)(rec + 1);
+	ev->seq = 0;
 	ev->thread = rec->thread;
 	ev->call = rec->call;
-	ev->flags = rec->flags;
+	ev->flags = (uint16_t)(rec->flags >> 1);
 	ev->ret = rec->ret;
-	ev->err = rec->err;
-	ev->fd = rec->fd;
-	ev->dur_ns = rec->dur_ns;
+	ev->err = 0;
+	ev->fd = -1;
+	if (rec->flags & AT_RAWREC_EXT) {
+		struct at_rawrec_ext x;
+		memcpy(&x, p, sizeof x);
+		ev->err = x.err;
+		ev->fd = x.fd;
+		p += sizeof x;
+	}
+	ev->dur_ns = rec->dur;
 	ev->arg0 = rec->arg0;
 	ev->arg1 = rec->arg1;
-	ev->len = rec->len;
-	ev->payload = rec->len ? (const uint8_t *)(rec + 1) : NULL;
+	ev->len = rec->size - (uint32_t)(p - (const uint8_t *)rec);
+	ev->payload = ev->len ? p : NULL;
 }
 
+/* A complete record at `off`: its commit word matches a size that fits. */
 static int record_ok(const at_rawlog_view *v, uint64_t off)
 {
 	const struct at_rawrec *r = (const void *)(v->base + off);
@@ -88,8 +97,10 @@ static int record_ok(const at_rawlog_view *v, uint64_t off)
 		return 0;
 	uint32_t size = __atomic_load_n(&r->size, __ATOMIC_RELAXED);
 	uint32_t commit = __atomic_load_n(&r->commit, __ATOMIC_ACQUIRE);
-	return size >= sizeof *r && size % 8 == 0 && size <= v->end - off &&
-	       commit == at_rawrec_commit_word(size) && at_rawrec_size(r->len) == size;
+	if (commit != at_rawrec_commit_word(size) || size < sizeof *r ||
+	    at_rawrec_stride(size) > v->end - off)
+		return 0;
+	return !(r->flags & AT_RAWREC_EXT) || size >= at_rawrec_bytes(0, 1);
 }
 
 int at_rawlog_next(at_rawlog_view *v, at_event *ev)
@@ -98,15 +109,15 @@ int at_rawlog_next(at_rawlog_view *v, at_event *ev)
 		const struct at_rawrec *r = (const void *)(v->base + v->off);
 		if (record_ok(v, v->off)) {
 			at_rawrec_to_event(r, ev);
-			v->off += r->size;
+			v->off += at_rawrec_stride(r->size);
 			return 1;
 		}
 		/* Torn: the writer reserved this space and died before committing. If it got as
 		 * far as the size, skip exactly that; otherwise scan for the next record. */
 		v->torn++;
 		uint32_t size = r->size;
-		if (size >= sizeof *r && size % 8 == 0 && size <= v->end - v->off) {
-			v->off += size;
+		if (size >= sizeof *r && at_rawrec_stride(size) <= v->end - v->off) {
+			v->off += at_rawrec_stride(size);
 			continue;
 		}
 		uint64_t off = v->off + 8;

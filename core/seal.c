@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agenttrace/errors.h"
@@ -69,7 +70,8 @@ static int open_logs(const char *run_dir, int root_pid, struct log_entry **out, 
 		free(v);
 		return rc;
 	}
-	qsort(v, n, sizeof *v, by_start);
+	if (n > 1)
+		qsort(v, n, sizeof *v, by_start);
 	*out = v;
 	*count = n;
 	return 0;
@@ -84,10 +86,31 @@ static const char *reason_of(uint32_t flags)
 	return "recording stopped early";
 }
 
+/* Nanoseconds per TSC tick for a log whose durations are ticks: the log's (tsc0, mono0)
+ * pair and one read now, on the same machine, moments after the program ended. 0 when
+ * that cannot be trusted (the machine rebooted in between, say). */
+static double ns_per_tick(const struct at_rawlog_header *h)
+{
+#if defined(__x86_64__)
+	struct timespec now;
+	uint64_t tsc = __builtin_ia32_rdtsc();
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uint64_t mono = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	if (tsc <= h->tsc0 || mono <= h->mono0)
+		return 0;
+	double r = (double)(mono - h->mono0) / (double)(tsc - h->tsc0);
+	return r > 0.01 && r < 100 ? r : 0; /* a 10 MHz to 100 GHz counter */
+#else
+	(void)h;
+	return 0;
+#endif
+}
+
 static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls,
                        struct at_seal_stats *st)
 {
 	const struct at_rawlog_header *h = at_rawlog_header(&le->view);
+	double scale = h->flags & AT_RAWLOG_TSC ? ns_per_tick(h) : 1.0;
 	struct at_stream_info info = {
 	    .pid = h->pid, .ppid = h->ppid, .images = h->images, .start_ns = h->start_ns};
 	if (le->root)
@@ -105,6 +128,7 @@ static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls,
 	uint64_t seq = 0;
 	while (at_rawlog_next(&le->view, &ev) == 1) {
 		ev.seq = seq++; /* the log order is the process's order of events */
+		ev.dur_ns = (uint64_t)((double)ev.dur_ns * scale + 0.5);
 		if ((rc = at_trace_writer_append(w, &ev)) < 0)
 			return rc;
 		const struct at_call_info *ci = at_call_info(ev.call);

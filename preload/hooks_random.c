@@ -29,7 +29,7 @@ AT_HOOK ssize_t getrandom(void *buf, size_t len, unsigned int flags)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		ssize_t r = real_getrandom(buf, len, flags);
 		at_record(AT_CALL_getrandom, r, AT_ERR_IF(r < 0), len, flags, buf,
 		          r > 0 ? (size_t)r : 0, t0);
@@ -51,7 +51,7 @@ AT_HOOK int getentropy(void *buf, size_t len)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		int r = real_getentropy(buf, len);
 		at_record(AT_CALL_getentropy, r, AT_ERR_IF(r < 0), len, 0, buf, r == 0 ? len : 0,
 		          t0);
@@ -76,7 +76,7 @@ AT_HOOK uint32_t arc4random(void)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		uint32_t r = real_arc4random();
 		at_record(AT_CALL_arc4random, r, 0, 0, 0, NULL, 0, t0);
 		return r;
@@ -97,7 +97,7 @@ AT_HOOK void arc4random_buf(void *buf, size_t len)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		real_arc4random_buf(buf, len);
 		at_record(AT_CALL_arc4random_buf, 0, 0, len, 0, buf, len, t0);
 		return;
@@ -118,7 +118,7 @@ AT_HOOK uint32_t arc4random_uniform(uint32_t upper_bound)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		uint32_t r = real_arc4random_uniform(upper_bound);
 		at_record(AT_CALL_arc4random_uniform, r, 0, upper_bound, 0, NULL, 0, t0);
 		return r;

@@ -23,7 +23,7 @@ AT_HOOK int clock_gettime(clockid_t clock, struct timespec *tp)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		int r = real_clock_gettime(clock, tp);
 		at_record(AT_CALL_clock_gettime, r, AT_ERR_IF(r < 0), (uint64_t)clock, 0, tp,
 		          r == 0 ? sizeof *tp : 0, t0);
@@ -52,7 +52,7 @@ AT_HOOK int gettimeofday(struct timeval *tv_arg, void *tz)
 	uint64_t which = (tv ? 1u : 0u) | (tz ? 2u : 0u);
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		int r = real_gettimeofday(tv_arg, tz);
 		int err = AT_ERR_IF(r < 0);
 		uint8_t out[24];
@@ -89,7 +89,7 @@ AT_HOOK time_t time(time_t *tloc)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		time_t r = real_time(tloc);
 		at_record(AT_CALL_time, r, AT_ERR_IF(r == (time_t)-1), 0, 0, NULL, 0, t0);
 		return r;
@@ -112,7 +112,7 @@ AT_HOOK int timespec_get(struct timespec *ts, int base)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		int r = real_timespec_get(ts, base);
 		at_record(AT_CALL_timespec_get, r, 0, (uint64_t)base, 0, ts, r ? sizeof *ts : 0,
 		          t0);
@@ -138,7 +138,7 @@ AT_HOOK clock_t clock(void)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		clock_t r = real_clock();
 		at_record(AT_CALL_clock, r, AT_ERR_IF(r == (clock_t)-1), 0, 0, NULL, 0, t0);
 		return r;
@@ -161,7 +161,7 @@ AT_HOOK int nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		int r = real_nanosleep(req, rem);
 		int err = AT_ERR_IF(r < 0);
 		at_record(AT_CALL_nanosleep, r, err, ts_ns(req), 0, rem,
@@ -186,7 +186,7 @@ AT_HOOK int clock_nanosleep(clockid_t clock, int flags, const struct timespec *r
 	uint64_t key = (uint32_t)clock | (uint64_t)(uint32_t)flags << 32;
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		int r = real_clock_nanosleep(clock, flags, req, rem);
 		int left = r == EINTR && rem && !(flags & TIMER_ABSTIME);
 		at_record(AT_CALL_clock_nanosleep, r, 0, key, ts_ns(req), rem,
@@ -211,7 +211,7 @@ AT_HOOK int usleep(useconds_t usec)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		int r = real_usleep(usec);
 		at_record(AT_CALL_usleep, r, AT_ERR_IF(r < 0), usec, 0, NULL, 0, t0);
 		return r;
@@ -228,7 +228,7 @@ AT_HOOK unsigned int sleep(unsigned int seconds)
 {
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
-		uint64_t t0 = at_now_ns();
+		uint64_t t0 = at_stamp();
 		unsigned int r = real_sleep(seconds);
 		at_record(AT_CALL_sleep, r, 0, seconds, 0, NULL, 0, t0);
 		return r;

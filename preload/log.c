@@ -11,11 +11,13 @@
  *  - no descriptor is kept open: programs close descriptors they did not open, and a
  *    number we kept could be reused for one of theirs.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include "preload_internal.h"
 #include "sys_raw.h"
@@ -110,6 +112,19 @@ static int extend(uint64_t end)
 	return 0;
 }
 
+/* CPUID 0x80000007, EDX bit 8: the TSC runs at a constant rate in every power state and
+ * is synchronised across cores, so tick differences are durations. */
+static int invariant_tsc(void)
+{
+	unsigned a, b, c, d;
+	int mode = 0;
+	/* A process started with rdtsc forbidden (PR_TSC_SIGSEGV, inherited) would crash on
+	 * our first rdtsc: it gets the vDSO clock instead. */
+	if (at_sys(SYS_prctl, PR_GET_TSC, &mode, 0) == 0 && mode != PR_TSC_ENABLE)
+		return 0;
+	return __get_cpuid(0x80000007, &a, &b, &c, &d) && (d & (1u << 8));
+}
+
 static void stop_recording(uint32_t reason)
 {
 	__atomic_fetch_or(&at_proc.hdr->flags, AT_RAWLOG_INCOMPLETE | reason, __ATOMIC_RELAXED);
@@ -153,6 +168,12 @@ int at_log_open(void)
 		h->ppid = at_sys_getppid();
 		h->start_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 		h->images = 1;
+		if (invariant_tsc()) {
+			h->tsc0 = __builtin_ia32_rdtsc();
+			at_sys_clock_gettime(CLOCK_MONOTONIC, &now);
+			h->mono0 = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+			h->flags |= AT_RAWLOG_TSC;
+		}
 		at_sys_madvise(at_proc.base, FIRST_WINDOW, MADV_POPULATE_WRITE);
 		uint64_t magic;
 		memcpy(&magic, AT_RAWLOG_MAGIC, 8);
@@ -166,6 +187,7 @@ int at_log_open(void)
 		}
 		__atomic_add_fetch(&h->images, 1, __ATOMIC_RELAXED);
 	}
+	at_proc.tsc = (h->flags & AT_RAWLOG_TSC) != 0; /* one unit per log, across execs */
 	return 0;
 }
 
@@ -182,38 +204,32 @@ uint64_t at_now_ns(void)
 void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
                const void *payload, size_t len, uint64_t t0)
 {
-	uint64_t dur = at_now_ns() - t0;
+	uint64_t dur = at_stamp() - t0;
 	struct at_rawlog_header *h = at_proc.hdr;
 	if (len > MAX_PAYLOAD) {
 		stop_recording(AT_RAWLOG_OVERFLOW);
 		return;
 	}
-	uint32_t size = at_rawrec_size((uint32_t)len);
-	uint64_t off = __atomic_fetch_add(&h->tail, size, __ATOMIC_RELAXED);
-	if (off + size > at_proc.capacity) {
+	at_event ev = {.thread = at_thread(),
+	               .call = call,
+	               .ret = ret,
+	               .err = err,
+	               .fd = -1,
+	               .arg0 = arg0,
+	               .arg1 = arg1,
+	               .len = (uint32_t)len,
+	               .payload = payload};
+	uint32_t stride = at_rawrec_stride(at_rawrec_bytes(ev.len, err != 0));
+	uint64_t off = __atomic_fetch_add(&h->tail, stride, __ATOMIC_RELAXED);
+	if (off + stride > at_proc.capacity) {
 		stop_recording(AT_RAWLOG_OVERFLOW);
 		return;
 	}
-	if (off + size > __atomic_load_n(&h->allocated, __ATOMIC_ACQUIRE) && extend(off + size)) {
+	if (off + stride > __atomic_load_n(&h->allocated, __ATOMIC_ACQUIRE) &&
+	    extend(off + stride)) {
 		stop_recording(AT_RAWLOG_NOSPACE);
 		return;
 	}
 	struct at_rawrec *r = (struct at_rawrec *)(at_proc.base + off);
-	__atomic_store_n(&r->size, size, __ATOMIC_RELAXED);
-	r->seq = 0;
-	r->ret = ret;
-	r->arg0 = arg0;
-	r->arg1 = arg1;
-	r->dur_ns = dur;
-	r->link = 0;
-	r->thread = at_thread();
-	r->err = err;
-	r->fd = -1;
-	r->call = call;
-	r->flags = 0;
-	r->len = (uint32_t)len;
-	r->reserved = 0;
-	if (len)
-		memcpy(r + 1, payload, len);
-	__atomic_store_n(&r->commit, at_rawrec_commit_word(size), __ATOMIC_RELEASE);
+	at_rawrec_commit(r, at_rawrec_fill(r, &ev, dur));
 }

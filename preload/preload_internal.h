@@ -40,6 +40,7 @@ struct at_proc {
 	struct at_rawlog_header *hdr; /* the mapped log or replay stream */
 	uint8_t *base;
 	uint64_t capacity; /* bytes mapped */
+	int tsc;           /* durations are measured in TSC ticks (an invariant TSC) */
 };
 
 extern struct at_proc at_proc;
@@ -73,6 +74,12 @@ static inline uint32_t at_thread(void)
 /* --- record (preload/log.c) --- */
 int at_log_open(void);
 uint64_t at_now_ns(void);
+/* A timestamp for durations: TSC ticks when the CPU has an invariant TSC (a few ns,
+ * against two vDSO clock reads), else CLOCK_MONOTONIC ns. The sealer converts ticks. */
+static inline uint64_t at_stamp(void)
+{
+	return at_proc.tsc ? __builtin_ia32_rdtsc() : at_now_ns();
+}
 /* Appends one event for the current thread; a failure stops recording, never the program. */
 void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
                const void *payload, size_t len, uint64_t t0);

@@ -39,6 +39,30 @@ static int write_file(const char *path, const void *buf, size_t len)
 	return close(fd) < 0 ? AT_EIO : 0;
 }
 
+/* A growing byte buffer. */
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void *buf_grow(struct buf *b, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		while (b->len + n > cap)
+			cap *= 2;
+		uint8_t *np = realloc(b->p, cap);
+		if (!np)
+			return NULL;
+		b->p = np;
+		b->cap = cap;
+	}
+	void *at = b->p + b->len;
+	b->len += n;
+	return at;
+}
+
+/* Layout: header | cursor[nthreads] | entry[nevents] | records (rawlog.h). */
 int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *run_dir,
                       struct at_trace_problem *pb)
 {
@@ -47,13 +71,10 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 		return AT_EINVAL;
 	/* At least one thread, so a program that recorded nothing still has a main cursor. */
 	uint32_t nthreads = si->threads ? si->threads : 1;
-	size_t threads_off = (sizeof(struct at_rawlog_header) + 7) & ~(size_t)7;
-	size_t header_size = threads_off + 2 * sizeof(uint64_t) * nthreads;
-	size_t cap = header_size + 4096, len = header_size;
-	uint8_t *buf = calloc(1, cap);
-	uint64_t *last = calloc(nthreads, sizeof *last);
+	struct buf records = {0}, entries = {0};
+	uint64_t *first = calloc(nthreads, sizeof *first), *last = calloc(nthreads, sizeof *last);
 	at_trace_iter *it = NULL;
-	int rc = buf && last ? at_trace_iter_open(t, stream, 0, &it) : AT_ENOMEM;
+	int rc = first && last ? at_trace_iter_open(t, stream, 0, &it) : AT_ENOMEM;
 	at_event ev;
 	uint64_t n = 0;
 	while (!rc && (rc = at_trace_iter_next(it, &ev)) == 1) {
@@ -62,74 +83,67 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 			rc = AT_ECORRUPT;
 			break;
 		}
-		size_t size = at_rawrec_size(ev.len);
-		if (len + size > cap) {
-			while (len + size > cap)
-				cap *= 2;
-			uint8_t *nb = realloc(buf, cap);
-			if (!nb) {
-				rc = AT_ENOMEM;
-				break;
-			}
-			buf = nb;
+		uint32_t stride = at_rawrec_stride(at_rawrec_bytes(ev.len, ev.err || ev.fd != -1));
+		size_t off = records.len;
+		struct at_rawrec *r = buf_grow(&records, stride);
+		struct at_replay_entry *e = buf_grow(&entries, sizeof *e);
+		if (!r || !e) {
+			rc = AT_ENOMEM;
+			break;
 		}
-		struct at_rawrec *r = (struct at_rawrec *)(buf + len);
-		memset(r, 0, size);
-		r->size = (uint32_t)size;
-		r->commit = at_rawrec_commit_word(r->size);
-		r->seq = ev.seq;
-		r->ret = ev.ret;
-		r->arg0 = ev.arg0;
-		r->arg1 = ev.arg1;
-		r->dur_ns = ev.dur_ns;
-		r->thread = ev.thread;
-		r->err = ev.err;
-		r->fd = ev.fd;
-		r->call = ev.call;
-		r->flags = ev.flags;
-		r->len = ev.len;
-		if (ev.len)
-			memcpy(r + 1, ev.payload, ev.len);
-		uint64_t *first = (uint64_t *)(buf + threads_off);
+		memset(r, 0, stride);
+		at_rawrec_commit(r, at_rawrec_fill(r, &ev, ev.dur_ns));
+		*e = (struct at_replay_entry){.offset = off, .seq = ev.seq, .next = 0};
 		if (last[ev.thread])
-			((struct at_rawrec *)(buf + last[ev.thread]))->link = len;
+			((struct at_replay_entry *)entries.p)[last[ev.thread] - 1].next = n + 1;
 		else
-			first[ev.thread] = len;
-		last[ev.thread] = len;
-		len += size;
-		n++;
+			first[ev.thread] = n + 1;
+		last[ev.thread] = ++n;
 	}
 	if (rc < 0 && pb && it)
 		*pb = *at_trace_last_problem(t);
 	at_trace_iter_close(it);
-	free(last);
-	if (rc < 0) {
-		free(buf);
-		return rc;
+
+	struct buf out = {0};
+	size_t threads_off = (sizeof(struct at_rawlog_header) + 7) & ~(size_t)7;
+	size_t events_off = threads_off + sizeof(uint64_t) * nthreads;
+	size_t header_size = events_off + entries.len;
+	if (!rc && !buf_grow(&out, header_size + records.len))
+		rc = AT_ENOMEM;
+	if (!rc) {
+		struct at_rawlog_header *h = (struct at_rawlog_header *)out.p;
+		memset(h, 0, header_size);
+		memcpy(h->magic, AT_RAWLOG_MAGIC, 8);
+		h->version = AT_RAWLOG_VERSION;
+		h->header_size = (uint32_t)header_size;
+		h->tail = h->allocated = out.len;
+		h->flags = AT_RAWLOG_REPLAY |
+		           ((si->flags & AT_STREAM_INCOMPLETE) ? AT_RAWLOG_INCOMPLETE : 0);
+		h->pid = si->pid;
+		h->ppid = si->ppid;
+		h->start_ns = si->start_ns;
+		h->nthreads = nthreads;
+		h->nevents = n;
+		h->end_signal = end_signal;
+		h->threads_off = threads_off;
+		h->events_off = events_off;
+		/* the cursors start at each thread's first event */
+		memcpy(out.p + threads_off, first, sizeof(uint64_t) * nthreads);
+		struct at_replay_entry *e = (struct at_replay_entry *)(out.p + events_off);
+		memcpy(e, entries.p, entries.len);
+		for (uint64_t k = 0; k < n; k++)
+			e[k].offset += header_size;
+		memcpy(out.p + header_size, records.p, records.len);
+
+		char path[4096];
+		snprintf(path, sizeof path, "%s/" AT_REPLAY_STREAM, run_dir);
+		rc = write_file(path, out.p, out.len);
 	}
-
-	struct at_rawlog_header *h = (struct at_rawlog_header *)buf;
-	memcpy(h->magic, AT_RAWLOG_MAGIC, 8);
-	h->version = AT_RAWLOG_VERSION;
-	h->header_size = (uint32_t)header_size;
-	h->tail = len;
-	h->allocated = len;
-	h->flags =
-	    AT_RAWLOG_REPLAY | ((si->flags & AT_STREAM_INCOMPLETE) ? AT_RAWLOG_INCOMPLETE : 0);
-	h->pid = si->pid;
-	h->ppid = si->ppid;
-	h->start_ns = si->start_ns;
-	h->nthreads = nthreads;
-	h->nevents = n;
-	h->end_signal = end_signal;
-	h->threads_off = (uint32_t)threads_off;
-	memcpy(buf + threads_off + sizeof(uint64_t) * nthreads, buf + threads_off,
-	       sizeof(uint64_t) * nthreads); /* cursors start at each thread's first event */
-
-	char path[4096];
-	snprintf(path, sizeof path, "%s/" AT_REPLAY_STREAM, run_dir);
-	rc = write_file(path, buf, len);
-	free(buf);
+	free(out.p);
+	free(records.p);
+	free(entries.p);
+	free(first);
+	free(last);
 	return rc;
 }
 
@@ -196,19 +210,18 @@ int at_replay_outcome(const char *run_dir, struct at_replay_outcome *o)
 	if (rc)
 		return rc;
 	const struct at_rawlog_header *h = at_rawlog_header(&v);
-	const uint64_t *cursor = (const uint64_t *)(v.base + h->threads_off) + h->nthreads;
+	const uint64_t *cursor = (const uint64_t *)(v.base + h->threads_off);
+	const struct at_replay_entry *e = (const void *)(v.base + h->events_off);
 	o->first_unused_step = UINT64_MAX;
 	for (uint32_t i = 0; i < h->nthreads; i++) {
 		/* bounded by the event count, in case a damaged chain loops */
-		for (uint64_t off = cursor[i]; off && off + sizeof(struct at_rawrec) <= v.size &&
-		                               o->unused_events <= h->nevents;) {
-			const struct at_rawrec *r = (const void *)(v.base + off);
-			if (r->seq < o->first_unused_step) {
-				o->first_unused_step = r->seq;
+		for (uint64_t c = cursor[i]; c && c <= h->nevents && o->unused_events <= h->nevents;
+		     c = e[c - 1].next) {
+			if (e[c - 1].seq < o->first_unused_step) {
+				o->first_unused_step = e[c - 1].seq;
 				o->first_unused_thread = i;
 			}
 			o->unused_events++;
-			off = r->link;
 		}
 	}
 	o->end_delivered = h->ended != 0;

@@ -21,8 +21,12 @@
 
 static uint64_t *cursors(void)
 {
-	struct at_rawlog_header *h = at_proc.hdr;
-	return (uint64_t *)(at_proc.base + h->threads_off) + h->nthreads;
+	return (uint64_t *)(at_proc.base + at_proc.hdr->threads_off);
+}
+
+static const struct at_replay_entry *entries(void)
+{
+	return (const struct at_replay_entry *)(at_proc.base + at_proc.hdr->events_off);
 }
 
 static int read_root_pid(void)
@@ -99,10 +103,12 @@ void at_replay_after_fork(void)
 
 /* Writes the report for `agenttrace replay` and stops the process. The first report wins:
  * another thread or process may be diverging at the same moment. */
-__attribute__((noreturn)) static void diverge(const char *kind, const struct at_rawrec *want,
+__attribute__((noreturn)) static void diverge(const char *kind, const struct at_replay_entry *at,
                                               uint16_t call, uint64_t arg0, uint64_t arg1)
 {
 	char path[600], report[1024], wargs[160] = "", gargs[160] = "";
+	const struct at_rawrec *want =
+	    at ? (const struct at_rawrec *)(at_proc.base + at->offset) : NULL;
 	const struct at_call_info *wc = want ? at_call_info(want->call) : NULL;
 	const struct at_call_info *gc = at_call_info(call);
 	at_event ev = {.call = call, .arg0 = arg0, .arg1 = arg1};
@@ -112,11 +118,10 @@ __attribute__((noreturn)) static void diverge(const char *kind, const struct at_
 		at_rawrec_to_event(want, &wev);
 		at_event_format_args(&wev, wargs, sizeof wargs);
 	}
-	int n =
-	    snprintf(report, sizeof report,
-	             "kind=%s\npid=%d\nthread=%u\nstep=%llu\nexpected=%s(%s)\ngot=%s(%s)\n", kind,
-	             at_proc.pid, at_thread(), want ? (unsigned long long)want->seq : 0ull,
-	             wc ? wc->name : "", wargs, gc ? gc->name : "?", gargs);
+	int n = snprintf(report, sizeof report,
+	                 "kind=%s\npid=%d\nthread=%u\nstep=%llu\nexpected=%s(%s)\ngot=%s(%s)\n",
+	                 kind, at_proc.pid, at_thread(), at ? (unsigned long long)at->seq : 0ull,
+	                 wc ? wc->name : "", wargs, gc ? gc->name : "?", gargs);
 	snprintf(path, sizeof path, "%s/" AT_REPLAY_DIVERGENCE, at_proc.run_dir);
 	int fd = at_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd >= 0) {
@@ -160,30 +165,34 @@ const struct at_rawrec *at_replay_take(uint16_t call, uint64_t arg0, uint64_t ar
 	if (th >= h->nthreads)
 		diverge("thread", NULL, call, arg0, arg1);
 	uint64_t *cur = &cursors()[th];
-	uint64_t off = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
-	const struct at_rawrec *ev;
+	uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
+	const struct at_replay_entry *e;
 	do {
-		if (off == 0)
+		if (c == 0)
 			end_of_events(call, arg0, arg1);
-		ev = (const struct at_rawrec *)(at_proc.base + off);
-	} while (!__atomic_compare_exchange_n(cur, &off, ev->link, 0, __ATOMIC_ACQ_REL,
-	                                      __ATOMIC_ACQUIRE));
+		e = &entries()[c - 1];
+	} while (
+	    !__atomic_compare_exchange_n(cur, &c, e->next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	const struct at_rawrec *ev = (const struct at_rawrec *)(at_proc.base + e->offset);
 	if (ev->call != call || ev->arg0 != arg0 || ev->arg1 != arg1)
-		diverge("mismatch", ev, call, arg0, arg1);
+		diverge("mismatch", e, call, arg0, arg1);
 	return ev;
 }
 
 size_t at_replay_copy(const struct at_rawrec *ev, void *dst, size_t cap)
 {
-	size_t n = ev->len < cap ? ev->len : cap;
+	uint32_t len;
+	const uint8_t *p = at_rawrec_payload(ev, &len);
+	size_t n = len < cap ? len : cap;
 	if (dst && n)
-		memcpy(dst, ev + 1, n);
+		memcpy(dst, p, n);
 	return n;
 }
 
 int64_t at_replay_ret(const struct at_rawrec *ev)
 {
-	if (ev->err)
-		errno = ev->err;
+	int32_t err = at_rawrec_err(ev);
+	if (err)
+		errno = err;
 	return ev->ret;
 }

@@ -70,30 +70,25 @@ static at_event sample_event(unsigned i, uint32_t len, uint8_t *payload)
 
 enum commit_state { COMMITTED, SIZE_ONLY };
 
-/* Appends a record; returns its offset. A SIZE_ONLY record is what a writer killed after
- * storing the size (and maybe the fields) but before the commit word leaves. */
+/* The bytes the record of `ev` takes in a log. */
+static size_t record_stride(const at_event *ev)
+{
+	return at_rawrec_stride(at_rawrec_bytes(ev->len, ev->err != 0 || ev->fd != -1));
+}
+
+/* Appends a record, laid out by at_rawrec_fill as the preload does; returns its offset. A
+ * SIZE_ONLY record is what a writer killed after storing the size (and maybe the fields)
+ * but before the commit word leaves. */
 static size_t add_record(struct builder *b, const at_event *ev, enum commit_state state)
 {
-	uint32_t size = at_rawrec_size(ev->len);
-	cr_assert_leq(b->off + size, b->cap);
-	struct at_rawrec r = {.size = size,
-	                      .commit = state == COMMITTED ? at_rawrec_commit_word(size) : 0,
-	                      .seq = ev->seq,
-	                      .ret = ev->ret,
-	                      .arg0 = ev->arg0,
-	                      .arg1 = ev->arg1,
-	                      .dur_ns = ev->dur_ns,
-	                      .thread = ev->thread,
-	                      .err = ev->err,
-	                      .fd = ev->fd,
-	                      .call = ev->call,
-	                      .flags = ev->flags,
-	                      .len = ev->len};
+	size_t stride = record_stride(ev);
+	cr_assert_leq(b->off + stride, b->cap);
 	size_t at = b->off;
-	memcpy(b->bytes + at, &r, sizeof r);
-	if (ev->len)
-		memcpy(b->bytes + at + sizeof r, ev->payload, ev->len);
-	b->off += size;
+	struct at_rawrec *r = (struct at_rawrec *)(b->bytes + at);
+	uint32_t size = at_rawrec_fill(r, ev, ev->dur_ns);
+	if (state == COMMITTED)
+		at_rawrec_commit(r, size);
+	b->off += stride;
 	return at;
 }
 
@@ -205,7 +200,7 @@ Test(rawlog, a_torn_record_payload_that_looks_like_a_record_is_not_read)
 	builder_init(&fake);
 	size_t at = add_record(&fake, &inner, COMMITTED);
 	memset(outer_pay, 0, sizeof outer_pay);
-	memcpy(outer_pay + 8, fake.bytes + at, at_rawrec_size(inner.len));
+	memcpy(outer_pay + 8, fake.bytes + at, record_stride(&inner));
 	free(fake.bytes);
 
 	at_event outer = sample_event(8, sizeof outer_pay, outer_pay), c = sample_event(9, 8, pc);

@@ -15,14 +15,15 @@
 #define AT_RAWLOG_MAGIC "ATRAWLOG"
 /* Bump when the layout of the header or a record changes: logs never outlive an
  * agenttrace install, so there is no compatibility to keep, only mismatches to catch. */
-#define AT_RAWLOG_VERSION     1
+#define AT_RAWLOG_VERSION     2
 #define AT_RAWLOG_HEADER_SIZE 4096u
 
 /* Header flags. */
-#define AT_RAWLOG_INCOMPLETE 0x1u /* recording stopped early; see the reason bits */
-#define AT_RAWLOG_NOSPACE    0x2u /* reason: the disk was full */
-#define AT_RAWLOG_OVERFLOW   0x4u /* reason: the log reached its mapped capacity */
-#define AT_RAWLOG_REPLAY     0x8u /* a prepared replay stream, not a recording */
+#define AT_RAWLOG_INCOMPLETE 0x1u  /* recording stopped early; see the reason bits */
+#define AT_RAWLOG_NOSPACE    0x2u  /* reason: the disk was full */
+#define AT_RAWLOG_OVERFLOW   0x4u  /* reason: the log reached its mapped capacity */
+#define AT_RAWLOG_REPLAY     0x8u  /* a prepared replay stream, not a recording */
+#define AT_RAWLOG_TSC        0x10u /* durations are TSC ticks: see tsc0/mono0 */
 
 struct at_rawlog_header {
 	char magic[8];
@@ -36,31 +37,47 @@ struct at_rawlog_header {
 	int32_t ppid;
 	uint64_t start_ns; /* CLOCK_REALTIME at creation */
 	uint32_t images;   /* program images that appended (1 + execs) */
+	uint32_t reserved;
+	/* With AT_RAWLOG_TSC: the TSC and CLOCK_MONOTONIC (ns) read together at creation. The
+	 * sealer reads the pair again to turn ticks into nanoseconds. */
+	uint64_t tsc0;
+	uint64_t mono0;
 	/* Replay streams only. */
-	uint32_t nthreads; /* entries in the thread tables */
-	uint64_t nevents;
+	uint32_t nthreads;    /* entries in the thread tables */
 	int32_t end_signal;   /* the signal that ended the recorded process, or 0 */
-	uint32_t threads_off; /* uint64_t first[nthreads] then uint64_t cursor[nthreads] */
-	uint64_t ended;       /* replay: set once the end signal has been delivered */
+	uint64_t nevents;     /* entries in the event table */
+	uint64_t threads_off; /* uint64_t cursor[nthreads]: an event index + 1, 0 at the end */
+	uint64_t events_off;  /* struct at_replay_entry[nevents] */
+	uint64_t ended;       /* set once the end signal has been delivered */
 };
 
-/* A record: this header, `len` payload bytes, zero padding to a multiple of 8. */
+/* A record: this 48-byte header, an at_rawrec_ext when flags has AT_RAWREC_EXT, the
+ * payload, and zero padding to a multiple of 8. Recordings and replay streams share it. */
 struct at_rawrec {
-	uint32_t size;   /* the whole record, written first */
+	uint32_t size;   /* header + extension + payload (unpadded); written first */
 	uint32_t commit; /* at_rawrec_commit_word(size) once complete, written last */
-	uint64_t seq;    /* replay streams: the step; recordings: 0 (the log order is the order) */
 	int64_t ret;
 	uint64_t arg0;
 	uint64_t arg1;
-	uint64_t dur_ns;
-	uint64_t link; /* replay streams: offset of this thread's next record, 0 at the end */
+	uint64_t dur; /* ns, or TSC ticks in a log with AT_RAWLOG_TSC */
+	uint16_t call;
+	uint16_t flags; /* AT_RAWREC_EXT, plus the event's own flags << 1 */
 	uint32_t thread;
+};
+
+/* Most calls succeed and have no descriptor: errno and fd only take room when needed. */
+#define AT_RAWREC_EXT 0x1u
+struct at_rawrec_ext {
 	int32_t err;
 	int32_t fd;
-	uint16_t call;
-	uint16_t flags;
-	uint32_t len;
-	uint32_t reserved;
+};
+
+/* A replay stream's event table entry: where event `seq` is, and its thread's next event
+ * (an index + 1; 0 at the end). */
+struct at_replay_entry {
+	uint64_t offset;
+	uint64_t seq;
+	uint64_t next;
 };
 
 /* The commit word ties the marker to the size, so a stray marker in payload bytes is not
@@ -70,9 +87,67 @@ static inline uint32_t at_rawrec_commit_word(uint32_t size)
 	return 0xA7C0FFEEu ^ (size * 0x9E3779B1u);
 }
 
-static inline uint32_t at_rawrec_size(uint32_t payload_len)
+/* The size field of a record holding `len` payload bytes. */
+static inline uint32_t at_rawrec_bytes(uint32_t len, int ext)
 {
-	return (uint32_t)((sizeof(struct at_rawrec) + payload_len + 7u) & ~7u);
+	return (uint32_t)sizeof(struct at_rawrec) +
+	       (ext ? (uint32_t)sizeof(struct at_rawrec_ext) : 0) + len;
+}
+
+/* The space a record of that size takes in the log. */
+static inline uint32_t at_rawrec_stride(uint32_t size)
+{
+	return (size + 7u) & ~7u;
+}
+
+/* Fills the record at `r` (which must have at_rawrec_stride(size) bytes) from `ev`, all
+ * but the commit word; `dur` replaces ev->dur_ns. Returns the size. Not the hot path's
+ * only user: tests and the replay preparer build records with it too. */
+static inline uint32_t at_rawrec_fill(struct at_rawrec *r, const at_event *ev, uint64_t dur)
+{
+	int ext = ev->err != 0 || ev->fd != -1;
+	uint32_t size = at_rawrec_bytes(ev->len, ext);
+	__atomic_store_n(&r->size, size, __ATOMIC_RELAXED);
+	r->ret = ev->ret;
+	r->arg0 = ev->arg0;
+	r->arg1 = ev->arg1;
+	r->dur = dur;
+	r->call = ev->call;
+	r->flags = (uint16_t)((ev->flags << 1) | (ext ? AT_RAWREC_EXT : 0));
+	r->thread = ev->thread;
+	uint8_t *p = (uint8_t *)(r + 1);
+	if (ext) {
+		struct at_rawrec_ext x = {ev->err, ev->fd};
+		__builtin_memcpy(p, &x, sizeof x);
+		p += sizeof x;
+	}
+	if (ev->len == 16) /* a timespec: a fixed-size copy the compiler inlines */
+		__builtin_memcpy(p, ev->payload, 16);
+	else if (ev->len)
+		__builtin_memcpy(p, ev->payload, ev->len);
+	return size;
+}
+
+/* The payload of a complete record, and its length. */
+static inline const uint8_t *at_rawrec_payload(const struct at_rawrec *r, uint32_t *len)
+{
+	uint32_t head = at_rawrec_bytes(0, r->flags & AT_RAWREC_EXT);
+	*len = r->size - head;
+	return (const uint8_t *)r + head;
+}
+
+/* errno as recorded (0 when the call succeeded). */
+static inline int32_t at_rawrec_err(const struct at_rawrec *r)
+{
+	struct at_rawrec_ext x = {0, -1};
+	if (r->flags & AT_RAWREC_EXT)
+		__builtin_memcpy(&x, r + 1, sizeof x);
+	return x.err;
+}
+
+static inline void at_rawrec_commit(struct at_rawrec *r, uint32_t size)
+{
+	__atomic_store_n(&r->commit, at_rawrec_commit_word(size), __ATOMIC_RELEASE);
 }
 
 /* A read-only view of a raw log file. */
@@ -95,7 +170,8 @@ static inline const struct at_rawlog_header *at_rawlog_header(const at_rawlog_vi
  * end. Skips torn records, counting them in view->torn. */
 int at_rawlog_next(at_rawlog_view *view, at_event *ev);
 
-/* Fills the event from a record (payload borrowed from the record). */
+/* Fills the event from a complete record (payload borrowed from the record; seq 0;
+ * dur_ns is the record's raw duration). */
 void at_rawrec_to_event(const struct at_rawrec *rec, at_event *ev);
 
 #endif

@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# bench/run.sh [BUILD]: the figures in docs/performance.md (`make bench` runs it).
+#
+#  1. Cost per hooked call. For each call kind, hookbench times N calls bare (native), with
+#     the preload loaded but no run (idle), under `agenttrace record` and under `agenttrace
+#     replay` of that same recording. The four runs of a kind follow each other, and the
+#     kinds take turns, REPS rounds of all of them, so slow drift on a shared machine
+#     lands on every column alike. Medians, with min and max, of the REPS rounds; also the
+#     wall time each record and replay spends outside the loop (start-up, sealing,
+#     preparing), per event.
+#  2. Size. One recording of SIZE_N calls per kind; bytes per event in the raw log while
+#     recording, coded before compression, and sealed: chunks only (the file minus its
+#     header, metadata, index and trailer) and the whole file.
+#
+# Prints a markdown report on stdout and writes it to bench/results/latest.md, with the raw
+# samples in bench/results/latest.tsv. Progress goes to stderr. Traces go to a temporary
+# AGENTTRACE_HOME, removed on exit. Needs only bash, coreutils and /usr/bin/python3.
+#
+# Environment:
+#   BENCH_REPS=7      rounds (at least 5 for a figure worth quoting)
+#   BENCH_WARMUP=1    untimed rounds first (a cold machine records slower at first)
+#   BENCH_SCALE=1     multiplies every N (0.1 for a quick look)
+#   BENCH_CALLS="clock-monotonic clock-realtime time getrandom16"
+#   BENCH_SIZE_N=1000000
+#   BENCH_TMPDIR=${TMPDIR:-/tmp}  where the temporary AGENTTRACE_HOME goes
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${1:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+
+REPS=${BENCH_REPS:-7}
+WARMUP=${BENCH_WARMUP:-1}
+SCALE=${BENCH_SCALE:-1}
+CALLS=${BENCH_CALLS:-clock-monotonic clock-realtime time getrandom16}
+SIZE_N=${BENCH_SIZE_N:-1000000}
+SIZE_CALLS="clock-monotonic clock-realtime clock-spaced getrandom16"
+PY=/usr/bin/python3
+
+AT=$BUILD/cli/agenttrace
+HOOKBENCH=$BUILD/bench/hookbench
+PRELOAD=$BUILD/preload/libagenttrace-preload.so
+RESULTS=$ROOT/bench/results
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+for f in "$AT" "$HOOKBENCH" "$PRELOAD"; do
+	[ -e "$f" ] || die "$f is missing; build first with 'make build' (or ninja -C $BUILD)"
+done
+[ -x "$PY" ] || die "$PY is needed to compute the medians"
+[[ $REPS =~ ^[0-9]+$ && $REPS -ge 1 ]] || die "BENCH_REPS must be a positive number, not '$REPS'"
+[ "$REPS" -ge 5 ] || echo "bench: only $REPS rounds; use at least 5 for figures worth quoting" >&2
+
+# Calls per run, sized so a recorded run's loop takes about 0.3-0.6 s here. Native runs of
+# the cheap calls are shorter (tens of ms, still millions of calls): sizing them to 0.2 s
+# would make the recorded runs write gigabytes.
+base_n() {
+	case $1 in
+	clock-monotonic | clock-realtime | gettimeofday | time) echo 3000000 ;;
+	clock-spaced) echo 500000 ;;
+	getrandom16) echo 600000 ;;
+	*) die "unknown call kind '$1' (see $HOOKBENCH --help)" ;;
+	esac
+}
+for call in $CALLS; do
+	base_n "$call" >/dev/null
+done
+[[ $SCALE =~ ^[0-9]*\.?[0-9]+$ ]] || die "BENCH_SCALE must be a positive number, not '$SCALE'"
+[[ $SIZE_N =~ ^[0-9]+$ && $SIZE_N -ge 1 ]] || die "BENCH_SIZE_N must be a positive number"
+[[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a number, not '$WARMUP'"
+calls_for() {
+	$PY -c 'import sys; print(max(1000, int(int(sys.argv[1]) * float(sys.argv[2]))))' \
+		"$(base_n "$1")" "$SCALE"
+}
+
+WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/agenttrace-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+export AGENTTRACE_HOME=$WORK/home
+mkdir -p "$AGENTTRACE_HOME"
+unset AGENTTRACE_RUN
+SAMPLES=$WORK/samples.tsv
+SIZES=$WORK/sizes.tsv
+printf 'round\tcall\tn\tmode\tns_per_call\n' >"$SAMPLES"
+printf 'call\tn\tevents\tpayload_bytes\tsealed_bytes\tchunk_bytes\tcoded_bytes\traw_bytes\n' >"$SIZES"
+
+field() { # field NAME LINE: the value of NAME=... in hookbench's output line
+	local v
+	v=$(tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p")
+	[ -n "$v" ] || die "no $1 in hookbench's output: '$2'"
+	echo "$v"
+}
+
+per_event() { # per_event NS EVENTS: NS / EVENTS with three decimals
+	$PY -c 'import sys; print(f"{int(sys.argv[1]) / int(sys.argv[2]):.3f}")' "$1" "$2"
+}
+
+latest_trace() {
+	"$AT" list -q | head -n 1
+}
+
+# One round of one call kind: native, idle, record, replay. Appends to $SAMPLES unless the
+# round is a warm-up (round 0).
+one_round() {
+	local round=$1 call=$2 n=$3 out id sum t0 t1 events
+	local -A ns
+	out=$("$HOOKBENCH" "$call" "$n") || die "hookbench $call $n failed"
+	ns[native]=$(field ns_per_call "$out")
+
+	out=$(LD_PRELOAD=$PRELOAD "$HOOKBENCH" "$call" "$n") || die "hookbench failed preloaded"
+	ns[idle]=$(field ns_per_call "$out")
+
+	t0=$(date +%s%N)
+	out=$("$AT" record --name "bench-$call-$round" -- "$HOOKBENCH" "$call" "$n" \
+		2>"$WORK/record.err") || {
+		cat "$WORK/record.err" >&2
+		die "agenttrace record -- hookbench $call $n failed"
+	}
+	t1=$(date +%s%N)
+	ns[record]=$(field ns_per_call "$out")
+	events=$(($(field n "$out") + $(field warmup "$out")))
+	ns[record_rest]=$(per_event $((t1 - t0 - $(field total_ns "$out"))) "$events")
+	sum=$(field checksum "$out")
+	id=$(latest_trace)
+	[ -n "$id" ] || die "no trace after recording hookbench $call"
+
+	t0=$(date +%s%N)
+	out=$("$AT" replay "$id" 2>"$WORK/replay.err") || {
+		cat "$WORK/replay.err" >&2
+		die "agenttrace replay $id (hookbench $call $n) failed"
+	}
+	t1=$(date +%s%N)
+	ns[replay]=$(field ns_per_call "$out")
+	ns[replay_rest]=$(per_event $((t1 - t0 - $(field total_ns "$out"))) "$events")
+	# The replay must have been fed the recorded values, not read the clock itself.
+	[ "$(field checksum "$out")" = "$sum" ] ||
+		die "replay of hookbench $call saw other values than its recording (checksums differ)"
+	"$AT" rm "$id" >/dev/null 2>&1 || die "agenttrace rm $id failed"
+
+	if [ "$round" -gt 0 ]; then
+		for mode in native idle record replay record_rest replay_rest; do
+			printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$call" "$n" "$mode" "${ns[$mode]}" \
+				>>"$SAMPLES"
+		done
+	fi
+	printf 'bench: round %s %-16s native %8s  idle %8s  record %8s  replay %8s ns/call\n' \
+		"$round" "$call" "${ns[native]}" "${ns[idle]}" "${ns[record]}" "${ns[replay]}" >&2
+}
+
+# The raw log's bytes per event: a direct recording (the preload without the CLI), whose
+# log header says where records start (header_size, at byte 12) and how far they go (tail,
+# at byte 16); see core/include/agenttrace/rawlog.h.
+raw_log_bytes() {
+	local call=$1 n=$2 dir=$WORK/raw
+	rm -rf "$dir" && mkdir -p "$dir"
+	AGENTTRACE_RUN=record:$dir LD_PRELOAD=$PRELOAD "$HOOKBENCH" "$call" "$n" >/dev/null ||
+		die "hookbench $call under the preload alone failed"
+	$PY - "$dir" <<-'EOF'
+		import glob, struct, sys
+		logs = glob.glob(sys.argv[1] + "/proc-*.log")
+		if len(logs) != 1:
+		    print("")
+		    sys.exit(0)
+		with open(logs[0], "rb") as f:
+		    head = f.read(32)
+		header_size, tail = struct.unpack_from("<IQ", head, 12)
+		print(tail - header_size if head[:8] == b"ATRAWLOG" else "")
+	EOF
+	rm -rf "$dir"
+}
+
+# Sealed size of one recording of `n` calls.
+one_size() {
+	local call=$1 n=$2 id
+	"$AT" record --name "size-$call" -- "$HOOKBENCH" "$call" "$n" >/dev/null \
+		2>"$WORK/record.err" || {
+		cat "$WORK/record.err" >&2
+		die "agenttrace record -- hookbench $call $n failed"
+	}
+	id=$(latest_trace)
+	local raw
+	raw=$(raw_log_bytes "$call" "$n")
+	"$AT" show "$id" --json >"$WORK/show.json" || die "agenttrace show $id --json failed"
+	$PY - "$WORK/show.json" "$AGENTTRACE_HOME/traces/$id/trace.at" "$call" "$n" "$raw" \
+		>>"$SIZES" <<-'EOF'
+		import json, os, struct, sys
+		show, path, call, n, raw = sys.argv[1:6]
+		meta = json.load(open(show))
+		# Layout in docs/format.md. The trailer (the last 32 bytes) holds the offsets of the
+		# metadata, which follows the chunks, and of the index; chunks start after the
+		# 64-byte file header; the index's chunk entries hold each chunk's coded length
+		# before compression. Anything unexpected: report n/a rather than guess.
+		chunk_bytes = coded_bytes = ""
+		try:
+		    with open(path, "rb") as f:
+		        f.seek(-32, os.SEEK_END)
+		        trailer = f.read(32)
+		        if trailer[28:32] == b"TEND":
+		            meta_off, index_off = struct.unpack_from("<QQ", trailer, 0)
+		            chunk_bytes = meta_off - 64
+		            f.seek(index_off)
+		            index = f.read(struct.unpack_from("<I", trailer, 16)[0])
+		            if index[:4] == b"INDX":
+		                nstreams, nchunks = struct.unpack_from("<II", index, 4)
+		                first = 16 + 56 * nstreams
+		                coded_bytes = sum(struct.unpack_from("<I", index, first + 40 * i + 24)[0]
+		                                  for i in range(nchunks))
+		except (OSError, struct.error):
+		    pass
+		print("\t".join(str(v) for v in (call, n, meta["events"], meta["payload_bytes"],
+		                                  meta["sealed_bytes"], chunk_bytes, coded_bytes, raw)))
+	EOF
+	"$AT" rm "$id" >/dev/null 2>&1 || die "agenttrace rm $id failed"
+	echo "bench: size of $call x $n: done" >&2
+}
+
+start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "bench: $REPS rounds (+$WARMUP warm-up) of: $CALLS; AGENTTRACE_HOME=$AGENTTRACE_HOME" >&2
+for ((round = 1 - WARMUP; round <= REPS; round++)); do
+	for call in $CALLS; do
+		one_round "$((round < 1 ? 0 : round))" "$call" "$(calls_for "$call")"
+	done
+done
+for call in $SIZE_CALLS; do
+	one_size "$call" "$SIZE_N"
+done
+elapsed=$(($(date +%s) - start))
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- the report ---------------------------------------------------------------------------
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+	commit="$commit (with uncommitted changes)"
+fi
+fs=$(df --output=fstype "$AGENTTRACE_HOME" 2>/dev/null | tail -n 1 || echo unknown)
+
+mkdir -p "$RESULTS"
+$PY - "$SAMPLES" "$SIZES" >"$WORK/report.md" <<EOF
+import csv, statistics, sys
+from collections import defaultdict
+
+samples = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+sizes = list(csv.DictReader(open(sys.argv[2]), delimiter="\t"))
+calls = "$CALLS".split()
+
+print("# agenttrace benchmarks")
+print()
+print("- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit; build: $BUILD")
+print("- machine: $(nproc) CPUs, ${cpu:-unknown CPU}, Linux $(uname -r)")
+print("- AGENTTRACE_HOME on $fs; $REPS rounds after $WARMUP warm-up round(s); $elapsed s in all")
+print("- load average (1, 5, 15 min) before: $load_start; after: $load_end (the bench itself adds about 1)")
+print()
+
+ns = defaultdict(dict)  # (call, mode) -> round -> ns/call
+n_of = {}
+for s in samples:
+    ns[s["call"], s["mode"]][int(s["round"])] = float(s["ns_per_call"])
+    n_of[s["call"]] = int(s["n"])
+
+def med(xs):
+    return statistics.median(xs)
+
+def cell(xs, digits=1):
+    return f"{med(xs):.{digits}f} ({min(xs):.{digits}f}-{max(xs):.{digits}f})"
+
+print("## Cost per call, ns: median (min-max) of %d rounds" % $REPS)
+print()
+print("| call | calls per run | native | preloaded, idle | record | replay |")
+print("|---|---:|---:|---:|---:|---:|")
+for c in calls:
+    row = [cell(list(ns[c, m].values())) for m in ("native", "idle", "record", "replay")]
+    print(f"| {c} | {n_of[c]:,} | " + " | ".join(row) + " |")
+print()
+print("## Added per hooked call, ns: median (min-max) over rounds of (mode - native) in the same round")
+print()
+print("| call | idle - native | record - native | replay - native | record / native | replay / native |")
+print("|---|---:|---:|---:|---:|---:|")
+for c in calls:
+    rounds = sorted(ns[c, "native"])
+    def added(m):
+        return [ns[c, m][r] - ns[c, "native"][r] for r in rounds]
+    def ratio(m):
+        return med(list(ns[c, m].values())) / med(list(ns[c, "native"].values()))
+    print(f"| {c} | {cell(added('idle'))} | **{cell(added('record'))}** | {cell(added('replay'))} "
+          f"| {ratio('record'):.2f}x | {ratio('replay'):.2f}x |")
+print()
+print("Target: at most 100 ns added per hooked call while recording.")
+print()
+print("## Work outside the loop, ns per recorded event: median (min-max) of %d rounds" % $REPS)
+print()
+print("Wall time of the whole command minus hookbench's timed loop, divided by the events in the")
+print("trace: for record, start-up and sealing; for replay, start-up and preparing the stream.")
+print()
+print("| call | record: start-up + sealing | replay: start-up + preparing |")
+print("|---|---:|---:|")
+for c in calls:
+    print(f"| {c} | {cell(list(ns[c, 'record_rest'].values()))} "
+          f"| {cell(list(ns[c, 'replay_rest'].values()))} |")
+print()
+print("## Size per event, bytes (one recording each)")
+print()
+print("| call | events | payload | raw log while recording | coded, before zstd | sealed, chunks only | sealed, whole file |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for s in sizes:
+    ev = int(s["events"])
+    def per(key):
+        return f"{int(s[key]) / ev:.2f}" if s[key] not in ("", None) else "n/a"
+    print(f"| {s['call']} | {ev:,} | {per('payload_bytes')} | {per('raw_bytes')} "
+          f"| {per('coded_bytes')} | {per('chunk_bytes')} "
+          f"| **{per('sealed_bytes')}** ({int(s['sealed_bytes']):,} B) |")
+print()
+print("Target: at most 8 bytes per repetitive clock event once sealed. The whole file includes")
+print("the metadata (the recorded environment, a few KiB); chunks only is the events' share.")
+EOF
+cp "$WORK/report.md" "$RESULTS/latest.md"
+cp "$SAMPLES" "$RESULTS/latest.tsv"
+cat "$RESULTS/latest.md"
+echo "bench: wrote $RESULTS/latest.md and latest.tsv" >&2
