@@ -29,9 +29,14 @@ static int diverged_status(json_t *meta)
 	return cli_status_of(meta) == AT_EXIT_DIVERGED ? AT_EXIT_DIVERGED + 1 : AT_EXIT_DIVERGED;
 }
 
-static void report_divergence(const char *id, const struct at_divergence *d)
+static void report_divergence(const char *id, const struct at_divergence *d, json_t *meta)
 {
-	if (!strcmp(d->kind, "end"))
+	const char *incomplete = json_string_value(json_object_get(meta, "incomplete_reason"));
+	if (!strcmp(d->kind, "end") && incomplete)
+		cli_error("replay of %s reached the end of an incomplete recording (%s): thread %u "
+		          "of process %d went on with %s, which was never recorded",
+		          id, incomplete, d->thread, d->pid, d->got);
+	else if (!strcmp(d->kind, "end"))
 		cli_error("replay of %s diverged: thread %u of process %d made a call after the "
 		          "last recorded event:\n  recorded: (the program made no further calls)\n"
 		          "  replayed: %s",
@@ -152,7 +157,7 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 	int got = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 	int want = cli_status_of(meta);
 	if (at_replay_divergence(run_dir, &d) == 1) {
-		report_divergence(id, &d);
+		report_divergence(id, &d, meta);
 		rc = diverged_status(meta);
 	} else if (at_replay_outcome(run_dir, &o) == 0 && o.unused_events) {
 		cli_error("replay of %s diverged: the program ended (status %d) with %" PRIu64

@@ -36,3 +36,20 @@ at verify "$ID" >/dev/null
 at replay "$ID" >"$WORK/rep" 2>/dev/null
 cmp "$WORK/rec" "$WORK/rep" || fail "replay after sealing differs from the recording"
 [ -z "$(ls "$AGENTTRACE_HOME/run")" ] || fail "the raw recording was not cleaned up after sealing"
+
+# The disk fills up while recording: the program is not disturbed (its calls pass through
+# from then on), the trace is marked incomplete, and replay says so where it runs out.
+mount -t tmpfs -o size=1m tmpfs "$AGENTTRACE_HOME/run" || fail "cannot mount the second tmpfs"
+cleanup_hooks=("umount '$AGENTTRACE_HOME/run'" "${cleanup_hooks[@]}")
+prog=(/usr/bin/python3 -c 'import hashlib, os, time; print(len(os.urandom(4 << 20))); print(hashlib.sha256(os.urandom(64)).hexdigest(), time.time_ns())')
+status=0
+at record -- "${prog[@]}" >"$WORK/rec" 2>"$WORK/err" || status=$?
+[ "$status" -eq 0 ] || fail "the program failed while recording on a full disk: $(cat "$WORK/err")"
+[ "$(head -n 1 "$WORK/rec")" = 4194304 ] || fail "the program's output is wrong: $(cat "$WORK/rec")"
+grep -q 'incomplete: the disk was full while recording' "$WORK/err" || fail "record does not warn: $(cat "$WORK/err")"
+ID=$(last_id)
+at show "$ID" | grep -q '^complete   no: the disk was full' || fail "show does not say incomplete"
+status=0
+at replay "$ID" >/dev/null 2>"$WORK/rep.err" || status=$?
+[ "$status" -eq 201 ] || fail "replay past the end exited $status: $(cat "$WORK/rep.err")"
+grep -q 'end of an incomplete recording (the disk was full' "$WORK/rep.err" || fail "unclear: $(cat "$WORK/rep.err")"
