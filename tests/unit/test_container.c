@@ -12,33 +12,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scratch.h"
 #include "agenttrace/container.h"
 #include "agenttrace/crc32c.h"
 #include "agenttrace/errors.h"
 #include "container_internal.h" /* the on-disk layout: where headers and chunks sit */
 
-static char dir[64];
-
 static void make_dir(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/at-unit-container-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	scratch_create("container");
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void remove_dir(void)
-{
-	if (dir[0])
-		nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(container, .init = make_dir, .fini = remove_dir);
+TestSuite(container, .init = make_dir, .fini = scratch_remove);
 
 static void path_in_dir(char *out, size_t cap, const char *name)
 {

@@ -9,31 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scratch.h"
 #include "agenttrace/errors.h"
 #include "agenttrace/store.h"
 
-static char dir[64];
-
 static void make_dir(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/at-unit-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	scratch_create("store");
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void remove_dir(void)
-{
-	if (dir[0])
-		nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(store, .init = make_dir, .fini = remove_dir);
+TestSuite(store, .init = make_dir, .fini = scratch_remove);
 
 static int is_dir(const char *fmt, const char *a, const char *b)
 {
