@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include "preload_internal.h"
 #include "sys_raw.h"
@@ -95,14 +96,21 @@ static int extend(uint64_t end)
 	if (fd < 0)
 		return -1;
 	int rc = at_sys_fallocate(fd, 0, (long)have, (long)(target - have));
-	if (rc == -EOPNOTSUPP) {
-		/* No fallocate here (some network filesystems): writing zeros allocates too. */
-		static const char zeros[65536];
-		rc = 0;
-		for (uint64_t off = have; off < target && rc >= 0; off += sizeof zeros)
-			rc = at_sys_pwrite(fd, zeros, sizeof zeros, (long)off);
-	}
 	at_sys_close(fd);
+	if (rc == -EOPNOTSUPP) {
+		/* No fallocate here (some network filesystems): appending zeros allocates too.
+		 * O_APPEND, because another thread may be extending at the same time and records
+		 * may already sit below the end: an append can never overwrite them. */
+		static const char zeros[65536];
+		struct stat st;
+		fd = at_sys_open(at_proc.log_path, O_WRONLY | O_APPEND | O_CLOEXEC, 0);
+		rc = fd < 0 ? fd : 0;
+		while (rc >= 0 && (rc = (int)at_sys(SYS_fstat, fd, &st, 0)) == 0 &&
+		       (uint64_t)st.st_size < target)
+			rc = (int)at_sys_write(fd, zeros, sizeof zeros);
+		if (fd >= 0)
+			at_sys_close(fd);
+	}
 	if (rc < 0)
 		return -1;
 	at_sys_madvise(at_proc.base + have, target - have, MADV_POPULATE_WRITE);

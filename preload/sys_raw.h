@@ -88,11 +88,6 @@ static inline int at_sys_fallocate(int fd, int mode, long off, long len)
 	return (int)at_sys6(SYS_fallocate, fd, mode, off, len, 0, 0);
 }
 
-static inline int at_sys_pwrite(int fd, const void *buf, unsigned long len, long off)
-{
-	return (int)at_sys6(SYS_pwrite64, fd, (long)buf, (long)len, off, 0, 0);
-}
-
 static inline int at_sys_clock_gettime(int clock, void *ts)
 {
 	return (int)at_sys(SYS_clock_gettime, clock, ts, 0);
