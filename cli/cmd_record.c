@@ -81,7 +81,7 @@ int cmd_record(int argc, char **argv)
 		return cli_exit_for(arc);
 	}
 
-	struct stat st;
+	struct stat st = {0};
 	stat(prog.path, &st);
 	json_t *meta = json_object();
 	json_object_set_new(meta, "format", json_integer(1));

@@ -37,6 +37,10 @@ if [ -x "$SAMPLES/static_hello" ]; then
 	grep -q "statically linked" "$WORK/err" || fail "unclear: $(cat "$WORK/err")"
 	[ ! -s "$WORK/out" ] || fail "the refused program ran"
 fi
+# Go programs (here: a C program with Go's build-id note) bypass libc too.
+expect_status 69 at record -- "$SAMPLES/go_note" >"$WORK/out" 2>"$WORK/err"
+grep -q "is a Go program" "$WORK/err" || fail "unclear: $(cat "$WORK/err")"
+[ ! -s "$WORK/out" ] || fail "the refused Go program ran"
 # So are programs whose #! interpreter is static.
 if [ -x "$SAMPLES/static_hello" ]; then
 	printf '#!%s\n' "$SAMPLES/static_hello" >"$WORK/script"
