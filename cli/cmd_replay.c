@@ -154,12 +154,13 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 
 	struct at_divergence d;
 	struct at_replay_outcome o;
+	int have_outcome = at_replay_outcome(run_dir, &o) == 0;
 	int got = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 	int want = cli_status_of(meta);
 	if (at_replay_divergence(run_dir, &d) == 1) {
 		report_divergence(id, &d, meta);
 		rc = diverged_status(meta);
-	} else if (at_replay_outcome(run_dir, &o) == 0 && o.unused_events) {
+	} else if (have_outcome && o.unused_events) {
 		cli_error("replay of %s diverged: the program ended (status %d) with %" PRIu64
 		          " recorded events unused, the first at step %" PRIu64 " (thread %u)",
 		          id, got, o.unused_events, o.first_unused_step, o.first_unused_thread);
@@ -174,7 +175,7 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 	} else {
 		rc = got;
 	}
-	if (at_replay_outcome(run_dir, &o) == 0 && o.live_processes)
+	if (have_outcome && o.live_processes)
 		cli_error(
 		    "note: %u child process%s ran live, not replayed (replaying process trees "
 		    "is not supported yet)",

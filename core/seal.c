@@ -203,7 +203,6 @@ int at_seal(const char *run_dir, int root_pid, json_t *meta, const char *trace_p
 			at_trace_writer_abort(w);
 			rc = AT_ENOMEM;
 		} else {
-			st->sealed_bytes = at_trace_writer_bytes(w);
 			rc = at_trace_writer_finish(w, text, strlen(text));
 			free(text);
 		}

@@ -227,7 +227,7 @@ void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1
 	               .arg1 = arg1,
 	               .len = (uint32_t)len,
 	               .payload = payload};
-	uint32_t stride = at_rawrec_stride(at_rawrec_bytes(ev.len, err != 0));
+	uint32_t stride = at_rawrec_stride_for(&ev);
 	uint64_t off = __atomic_fetch_add(&h->tail, stride, __ATOMIC_RELAXED);
 	if (off + stride > at_proc.capacity) {
 		stop_recording(AT_RAWLOG_OVERFLOW);

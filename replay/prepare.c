@@ -83,7 +83,7 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 			rc = AT_ECORRUPT;
 			break;
 		}
-		uint32_t stride = at_rawrec_stride(at_rawrec_bytes(ev.len, ev.err || ev.fd != -1));
+		uint32_t stride = at_rawrec_stride_for(&ev);
 		size_t off = records.len;
 		struct at_rawrec *r = buf_grow(&records, stride);
 		struct at_replay_entry *e = buf_grow(&entries, sizeof *e);

@@ -182,15 +182,21 @@ static void expect_same_event(const at_event *want, const at_event *got, unsigne
 		          "stream %u step %" PRIu64 ": payload differs", s, want->seq);
 }
 
-Test(container, big_trace_reads_back_every_event)
+/* Writes the big trace in the test's directory and opens it. */
+static at_trace *open_big_trace(void)
 {
 	char path[128];
 	path_in_dir(path, sizeof path, "big.at");
 	write_big_trace(path);
-
 	at_trace *t;
 	struct at_trace_problem pb = {0};
 	cr_assert_eq(at_trace_open(path, &t, &pb), 0, "open: %s", pb.what);
+	return t;
+}
+
+Test(container, big_trace_reads_back_every_event)
+{
+	at_trace *t = open_big_trace();
 	size_t meta_len;
 	const char *meta = at_trace_meta(t, &meta_len);
 	cr_assert_eq(meta_len, strlen(meta_json));
@@ -223,11 +229,7 @@ Test(container, big_trace_reads_back_every_event)
 
 Test(container, stream_infos_count_what_was_written)
 {
-	char path[128];
-	path_in_dir(path, sizeof path, "big.at");
-	write_big_trace(path);
-	at_trace *t;
-	cr_assert_eq(at_trace_open(path, &t, NULL), 0);
+	at_trace *t = open_big_trace();
 	uint8_t *buf = malloc(BIG_PAYLOAD);
 	cr_assert_not_null(buf);
 	for (unsigned s = 0; s < NSTREAMS; s++) {
@@ -259,11 +261,7 @@ Test(container, stream_infos_count_what_was_written)
 
 Test(container, chunks_tile_the_file_and_hold_each_stream_in_order)
 {
-	char path[128];
-	path_in_dir(path, sizeof path, "big.at");
-	write_big_trace(path);
-	at_trace *t;
-	cr_assert_eq(at_trace_open(path, &t, NULL), 0);
+	at_trace *t = open_big_trace();
 	unsigned nchunks = at_trace_chunk_count(t), per_stream[NSTREAMS] = {0};
 	uint64_t next_seq[NSTREAMS] = {0}, raw[NSTREAMS] = {0}, multi_raw = 0;
 	unsigned multi = 0;
@@ -336,11 +334,7 @@ static void expect_iteration_from(at_trace *t, unsigned stream, uint64_t from, u
 
 Test(container, iteration_from_a_step_starts_there)
 {
-	char path[128];
-	path_in_dir(path, sizeof path, "big.at");
-	write_big_trace(path);
-	at_trace *t;
-	cr_assert_eq(at_trace_open(path, &t, NULL), 0);
+	at_trace *t = open_big_trace();
 	uint8_t *buf = malloc(BIG_PAYLOAD);
 	cr_assert_not_null(buf);
 	uint64_t froms[] = {0, 1, 150000, 100000, 100001, 100002, BIG_EVENTS - 1};

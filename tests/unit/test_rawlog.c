@@ -8,25 +8,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scratch.h"
 #include "agenttrace/errors.h"
 #include "agenttrace/rawlog.h"
 
-static char dir[64], log_path[128];
+static char log_path[128];
 
 static void make_dir(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/at-unit-rawlog-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	scratch_create("rawlog");
 	snprintf(log_path, sizeof log_path, "%s/log", dir);
 }
 
-static void remove_dir(void)
-{
-	unlink(log_path);
-	rmdir(dir);
-}
-
-TestSuite(rawlog, .init = make_dir, .fini = remove_dir);
+TestSuite(rawlog, .init = make_dir, .fini = scratch_remove);
 
 /* A log being built in memory: the header, then records appended at `off`. */
 struct builder {
@@ -70,18 +64,12 @@ static at_event sample_event(unsigned i, uint32_t len, uint8_t *payload)
 
 enum commit_state { COMMITTED, SIZE_ONLY };
 
-/* The bytes the record of `ev` takes in a log. */
-static size_t record_stride(const at_event *ev)
-{
-	return at_rawrec_stride(at_rawrec_bytes(ev->len, ev->err != 0 || ev->fd != -1));
-}
-
 /* Appends a record, laid out by at_rawrec_fill as the preload does; returns its offset. A
  * SIZE_ONLY record is what a writer killed after storing the size (and maybe the fields)
  * but before the commit word leaves. */
 static size_t add_record(struct builder *b, const at_event *ev, enum commit_state state)
 {
-	size_t stride = record_stride(ev);
+	size_t stride = at_rawrec_stride_for(ev);
 	cr_assert_leq(b->off + stride, b->cap);
 	size_t at = b->off;
 	struct at_rawrec *r = (struct at_rawrec *)(b->bytes + at);
@@ -200,7 +188,7 @@ Test(rawlog, a_torn_record_payload_that_looks_like_a_record_is_not_read)
 	builder_init(&fake);
 	size_t at = add_record(&fake, &inner, COMMITTED);
 	memset(outer_pay, 0, sizeof outer_pay);
-	memcpy(outer_pay + 8, fake.bytes + at, record_stride(&inner));
+	memcpy(outer_pay + 8, fake.bytes + at, at_rawrec_stride_for(&inner));
 	free(fake.bytes);
 
 	at_event outer = sample_event(8, sizeof outer_pay, outer_pay), c = sample_event(9, 8, pc);

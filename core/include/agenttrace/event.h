@@ -77,9 +77,6 @@ typedef struct at_event {
 	const uint8_t *payload;
 } at_event;
 
-/* Event flags. */
-#define AT_EVF_NONE 0u
-
 /* Formats the event's arguments for people: "CLOCK_REALTIME", "len=16, flags=0x1".
  * Writes at most `cap` bytes including the NUL; returns `out`. */
 char *at_event_format_args(const at_event *ev, char *out, size_t cap);

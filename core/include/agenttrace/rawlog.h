@@ -100,12 +100,23 @@ static inline uint32_t at_rawrec_stride(uint32_t size)
 	return (size + 7u) & ~7u;
 }
 
+/* Whether a record of `ev` carries the errno/fd extension, and the bytes it takes. */
+static inline int at_rawrec_has_ext(const at_event *ev)
+{
+	return ev->err != 0 || ev->fd != -1;
+}
+
+static inline uint32_t at_rawrec_stride_for(const at_event *ev)
+{
+	return at_rawrec_stride(at_rawrec_bytes(ev->len, at_rawrec_has_ext(ev)));
+}
+
 /* Fills the record at `r` (which must have at_rawrec_stride(size) bytes) from `ev`, all
  * but the commit word; `dur` replaces ev->dur_ns. Returns the size. Not the hot path's
  * only user: tests and the replay preparer build records with it too. */
 static inline uint32_t at_rawrec_fill(struct at_rawrec *r, const at_event *ev, uint64_t dur)
 {
-	int ext = ev->err != 0 || ev->fd != -1;
+	int ext = at_rawrec_has_ext(ev);
 	uint32_t size = at_rawrec_bytes(ev->len, ext);
 	__atomic_store_n(&r->size, size, __ATOMIC_RELAXED);
 	r->ret = ev->ret;
