@@ -20,6 +20,19 @@ static const char *arg_meaning(enum at_arg_kind k)
 	case AT_ARG_LEN: return "requested length";
 	case AT_ARG_LEN_FLAGS: return "requested length, flags";
 	case AT_ARG_BOUND: return "upper bound";
+	case AT_ARG_FD: return "fd";
+	case AT_ARG_OPEN: return "path, flags, mode, dir fd";
+	case AT_ARG_RANGE: return "first and last fd";
+	case AT_ARG_DUP: return "fd, new fd, flags";
+	case AT_ARG_FCNTL: return "fd, command, argument";
+	case AT_ARG_SEEK: return "fd, offset, whence";
+	case AT_ARG_IO: return "fd, byte count, offset; bytes written";
+	case AT_ARG_INT: return "fd, length or mode";
+	case AT_ARG_IOCTL: return "fd, request";
+	case AT_ARG_MMAP: return "fd, length, offset";
+	case AT_ARG_PATH: return "path, dir fd, flags";
+	case AT_ARG_PATH2: return "both paths, dir fds";
+	case AT_ARG_TEMPLATE: return "template length, flags, suffix length";
 	}
 	return "?";
 }
@@ -31,6 +44,10 @@ static const char *result_meaning(enum at_encoding e)
 	case AT_ENC_TIMESPEC: return "timespec, delta-coded";
 	case AT_ENC_TIMEVAL: return "timeval, delta-coded";
 	case AT_ENC_BYTES: return "bytes";
+	case AT_ENC_DATA: return "data bytes (large reads: content store)";
+	case AT_ENC_STAT: return "struct stat";
+	case AT_ENC_STATX: return "struct statx";
+	case AT_ENC_DIRENT: return "directory entry";
 	}
 	return "?";
 }

@@ -46,6 +46,16 @@ static void report_divergence(const char *id, const struct at_divergence *d, jso
 		    "replay of %s diverged: thread %u of process %d is not in the recording:\n"
 		    "  replayed: %s",
 		    id, d->thread, d->pid, d->got);
+	else if (!strcmp(d->kind, "unsupported"))
+		cli_error("replay of %s stopped at step %" PRIu64 " (thread %u of process %d):\n"
+		          "  call: %s\n  %s",
+		          id, d->step, d->thread, d->pid, d->expected, d->detail);
+	else if (d->detail[0]) /* the same call, given something else */
+		cli_error("replay of %s diverged at step %" PRIu64 " (thread %u of process %d):\n"
+		          "  call: %s\n  %s\n"
+		          "The program no longer does what it did when recorded; see the "
+		          "recording with 'agenttrace show %s --events'",
+		          id, d->step, d->thread, d->pid, d->expected, d->detail, id);
 	else
 		cli_error("replay of %s diverged at step %" PRIu64 " (thread %u of process %d):\n"
 		          "  recorded: %s\n  replayed: %s\n"

@@ -51,6 +51,8 @@ static void print_event(const at_event *ev, int pid, int json)
 		                      (json_int_t)ev->thread, "call", ci ? ci->name : "?", "args",
 		                      args, "ret", (json_int_t)ev->ret, "errno", ev->err, "dur_ns",
 		                      (json_int_t)ev->dur_ns, "data", payload_json(ev));
+		if (ci)
+			json_object_set_new(o, "family", json_string(at_family_name(ci->family)));
 		if (ev->err && strerrorname_np(ev->err))
 			json_object_set_new(o, "errno_name", json_string(strerrorname_np(ev->err)));
 		if (ev->fd != -1)

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static const struct at_call_info calls[AT_CALL_MAX] = {
@@ -26,6 +27,7 @@ const char *at_family_name(enum at_family family)
 	switch (family) {
 	case AT_FAMILY_TIME: return "time";
 	case AT_FAMILY_RANDOM: return "random";
+	case AT_FAMILY_FILE: return "file";
 	default: return "unknown";
 	}
 }
@@ -60,6 +62,95 @@ static void format_clock(uint64_t clock, char *out, size_t cap)
 		snprintf(out, cap, "clock %" PRId64, (int64_t)clock);
 }
 
+size_t at_event_paths(const at_event *ev, const char **p1, const char **p2)
+{
+	const struct at_call_info *ci = at_call_info(ev->call);
+	int want = !ci                       ? 0
+	           : ci->arg == AT_ARG_PATH2 ? 2
+	                                     : ci->arg == AT_ARG_PATH || ci->arg == AT_ARG_OPEN;
+	const char *out[2] = {NULL, NULL};
+	size_t at = 0;
+	if (ev->flags & AT_EVF_BLOB)
+		want = 0;
+	for (int i = 0; i < want; i++) {
+		const uint8_t *nul =
+		    at < ev->len ? memchr(ev->payload + at, 0, ev->len - at) : NULL;
+		if (!nul)
+			break;
+		out[i] = (const char *)ev->payload + at;
+		at = (size_t)(nul - ev->payload) + 1;
+	}
+	if (p1)
+		*p1 = out[0];
+	if (p2)
+		*p2 = out[1];
+	return at;
+}
+
+/* "fd=3", "AT_FDCWD" or "" for the event's descriptor. */
+static void format_fd(const at_event *ev, char *out, size_t cap)
+{
+	if (ev->fd == -100)
+		snprintf(out, cap, "AT_FDCWD, ");
+	else if (ev->fd >= 0)
+		snprintf(out, cap, "fd=%d, ", ev->fd);
+	else
+		out[0] = '\0';
+}
+
+static void format_file_args(const at_event *ev, const struct at_call_info *ci, char *out,
+                             size_t cap)
+{
+	char fd[32];
+	const char *p1, *p2;
+	format_fd(ev, fd, sizeof fd);
+	at_event_paths(ev, &p1, &p2);
+	if (!p1)
+		p1 = "?";
+	if (!p2)
+		p2 = "?";
+	switch (ci->arg) {
+	case AT_ARG_FD:
+		snprintf(out, cap, "%.*s", (int)(strlen(fd) > 2 ? strlen(fd) - 2 : 0), fd);
+		break;
+	case AT_ARG_OPEN:
+		snprintf(out, cap, "%s\"%s\", flags=0%" PRIo64 ", mode=0%" PRIo64, fd, p1, ev->arg0,
+		         ev->arg1);
+		break;
+	case AT_ARG_RANGE: snprintf(out, cap, "%" PRIu64 "..%" PRIu64, ev->arg0, ev->arg1); break;
+	case AT_ARG_DUP:
+		snprintf(out, cap, "%snew=%" PRId64 ", flags=0%" PRIo64, fd, (int64_t)ev->arg0,
+		         ev->arg1);
+		break;
+	case AT_ARG_FCNTL:
+		snprintf(out, cap, "%scmd=%" PRIu64 ", arg=%" PRId64, fd, ev->arg0,
+		         (int64_t)ev->arg1);
+		break;
+	case AT_ARG_SEEK:
+		snprintf(out, cap, "%soffset=%" PRId64 ", whence=%" PRIu64, fd, (int64_t)ev->arg0,
+		         ev->arg1);
+		break;
+	case AT_ARG_IO:
+		if (ci->fail == AT_FAIL_RETCODE || ev->arg1)
+			snprintf(out, cap, "%scount=%" PRIu64 ", offset=%" PRId64, fd, ev->arg0,
+			         (int64_t)ev->arg1);
+		else
+			snprintf(out, cap, "%scount=%" PRIu64, fd, ev->arg0);
+		break;
+	case AT_ARG_INT: snprintf(out, cap, "%s%" PRIu64, fd, ev->arg0); break;
+	case AT_ARG_IOCTL: snprintf(out, cap, "%srequest=0x%" PRIx64, fd, ev->arg0); break;
+	case AT_ARG_MMAP:
+		snprintf(out, cap, "%slen=%" PRIu64 ", offset=%" PRIu64, fd, ev->arg0, ev->arg1);
+		break;
+	case AT_ARG_PATH: snprintf(out, cap, "%s\"%s\"", fd, p1); break;
+	case AT_ARG_PATH2: snprintf(out, cap, "%s\"%s\", \"%s\"", fd, p1, p2); break;
+	case AT_ARG_TEMPLATE:
+		snprintf(out, cap, "flags=0%" PRIo64 ", suffix=%" PRIu64, ev->arg0, ev->arg1);
+		break;
+	default: break;
+	}
+}
+
 char *at_event_format_args(const at_event *ev, char *out, size_t cap)
 {
 	const struct at_call_info *ci = at_call_info(ev->call);
@@ -92,6 +183,7 @@ char *at_event_format_args(const at_event *ev, char *out, size_t cap)
 		snprintf(out, cap, "len=%" PRIu64 ", flags=0x%" PRIx64, ev->arg0, ev->arg1);
 		break;
 	case AT_ARG_BOUND: snprintf(out, cap, "bound=%" PRIu64, ev->arg0); break;
+	default: format_file_args(ev, ci, out, cap); break;
 	}
 	return out;
 }
@@ -104,6 +196,81 @@ static int time_pair(const at_event *ev, int64_t *sec, int64_t *frac)
 	memcpy(sec, ev->payload, 8);
 	memcpy(frac, ev->payload + 8, 8);
 	return 1;
+}
+
+/* Up to 40 bytes as a C-style quoted string, then the size if there is more. */
+static void format_text(const uint8_t *p, size_t len, char *out, size_t cap)
+{
+	size_t n = 0, shown = len < 40 ? len : 40;
+	if (cap < 8)
+		return;
+	out[n++] = '"';
+	for (size_t i = 0; i < shown && n + 6 < cap; i++) {
+		uint8_t c = p[i];
+		if (c == '\n')
+			n += (size_t)snprintf(out + n, cap - n, "\\n");
+		else if (c == '"' || c == '\\')
+			n += (size_t)snprintf(out + n, cap - n, "\\%c", c);
+		else if (c >= 0x20 && c < 0x7f)
+			out[n++] = (char)c;
+		else
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+	if (len > shown)
+		snprintf(out + n, cap - n, "... (%zu bytes)", len);
+}
+
+static void format_file_result(const at_event *ev, const struct at_call_info *ci, char *out,
+                               size_t cap)
+{
+	if (ev->flags & AT_EVF_BLOB) {
+		uint32_t real = 0;
+		if (ev->len >= 36)
+			memcpy(&real, ev->payload + 32, 4);
+		snprintf(out, cap, "(%" PRIu32 " bytes in the content store)", real);
+		return;
+	}
+	size_t at = at_event_paths(ev, NULL, NULL);
+	const uint8_t *p = ev->payload ? ev->payload + at : NULL;
+	size_t len = ev->len - at;
+	if (ev->err || !p || !len)
+		return;
+	switch (ci->result) {
+	case AT_ENC_STAT: {
+		struct stat st;
+		if (len < sizeof st)
+			return;
+		memcpy(&st, p, sizeof st);
+		snprintf(out, cap, "size=%lld, mode=0%o, mtime=%lld.%09ld", (long long)st.st_size,
+		         (unsigned)st.st_mode, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+		break;
+	}
+	case AT_ENC_STATX: {
+		struct statx sx;
+		if (len < sizeof sx)
+			return;
+		memcpy(&sx, p, sizeof sx);
+		snprintf(out, cap, "size=%llu, mode=0%o, mtime=%lld.%09u",
+		         (unsigned long long)sx.stx_size, (unsigned)sx.stx_mode,
+		         (long long)sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec);
+		break;
+	}
+	case AT_ENC_DIRENT:
+		if (len > 17)
+			format_text(p + 17, len - 17, out, cap);
+		break;
+	default:
+		if (ci->arg == AT_ARG_MMAP) {
+			if (len <= 8)
+				return;
+			p += 8;
+			len -= 8;
+		}
+		format_text(p, len, out, cap);
+		break;
+	}
 }
 
 char *at_event_format_result(const at_event *ev, char *out, size_t cap)
@@ -128,6 +295,10 @@ char *at_event_format_result(const at_event *ev, char *out, size_t cap)
 		if (time_pair(ev, &sec, &frac))
 			snprintf(out, cap, "%" PRId64 ".%06" PRId64, sec, frac);
 		break;
+	case AT_ENC_DATA:
+	case AT_ENC_STAT:
+	case AT_ENC_STATX:
+	case AT_ENC_DIRENT: format_file_result(ev, ci, out, cap); break;
 	case AT_ENC_BYTES: {
 		size_t shown = ev->len < 16 ? ev->len : 16, n = 0;
 		for (size_t i = 0; i < shown && n + 3 < cap; i++)

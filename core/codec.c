@@ -175,7 +175,9 @@ long at_event_encode(at_codec_state *st, const at_event *ev, uint8_t *out, size_
 	} else if (ci->result == AT_ENC_NONE && ev->len == 0) {
 		/* nothing: the result is the return value */
 	} else {
-		if (ci->result != AT_ENC_BYTES)
+		/* bytes where the call's encoding expects none, or a time value it cannot code */
+		if (ci->result == AT_ENC_NONE || ci->result == AT_ENC_TIMESPEC ||
+		    ci->result == AT_ENC_TIMEVAL)
 			tag |= TAG_RAW_PAYLOAD;
 		n += put_varint(out + n, ev->len);
 		if (ev->len)

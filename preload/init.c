@@ -105,6 +105,8 @@ int at_init(void)
 		mode = at_replay_open();
 	if (mode == AT_MODE_RECORD || mode == AT_MODE_REPLAY || mode == AT_MODE_LIVE)
 		pthread_atfork(NULL, NULL, after_fork_child);
+	if (mode == AT_MODE_RECORD || mode == AT_MODE_REPLAY)
+		at_files_init();
 	__atomic_store_n(&at_proc.mode, mode, __ATOMIC_RELEASE);
 	at_guard--;
 	__atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
@@ -113,7 +115,18 @@ int at_init(void)
 
 __attribute__((constructor)) static void at_constructor(void)
 {
-	at_enter();
+	/* The standard streams are replaced here and not in at_init: making a stream
+	 * allocates, and at_init may run inside the allocator (from its first hooked call). */
+	if (at_enter() >= AT_MODE_RECORD)
+		at_stdio_init();
+}
+
+void *at_resolve(const char *name)
+{
+	at_guard++;
+	void *p = dlsym(RTLD_NEXT, name);
+	at_guard--;
+	return p;
 }
 
 uint32_t at_thread_assign(void)

@@ -4,9 +4,14 @@
 #ifndef AGENTTRACE_PRELOAD_INTERNAL_H
 #define AGENTTRACE_PRELOAD_INTERNAL_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <utime.h>
 #include <sys/random.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -55,6 +60,11 @@ extern long (*real_syscall)(long nr, ...);
 
 /* Runs initialisation if needed; returns the mode this call runs in. */
 int at_init(void);
+/* The next definition of `name` after the preload (dlsym RTLD_NEXT), for the few functions
+ * resolved on first use rather than at start-up. */
+void *at_resolve(const char *name);
+/* Replaces stdin, stdout and stderr by streams the hooks see (preload/hooks_stdio.c). */
+void at_stdio_init(void);
 
 static inline int at_enter(void)
 {
@@ -83,6 +93,14 @@ static inline uint64_t at_stamp(void)
 /* Appends one event for the current thread; a failure stops recording, never the program. */
 void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
                const void *payload, size_t len, uint64_t t0);
+/* The same, for a call on descriptor `fd` (-1: none) whose payload is gathered from parts:
+ * at most `limit` bytes of them in all. */
+struct at_part {
+	const void *p;
+	size_t len;
+};
+void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
+                     const struct at_part *parts, int nparts, size_t limit, uint64_t t0);
 /* errno after a call that failed, by the call's convention; 0 when it succeeded. */
 #define AT_ERR_IF(failed) ((failed) ? errno : 0)
 
@@ -96,5 +114,51 @@ size_t at_replay_copy(const struct at_rawrec *ev, void *dst, size_t cap);
 /* Sets errno as recorded and returns the recorded return value. */
 int64_t at_replay_ret(const struct at_rawrec *ev);
 void at_replay_after_fork(void);
+/* at_replay_take for a call on descriptor `fd` (-1: none): the fd must match too. */
+const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, uint64_t arg1);
+/* Checks the paths a call was given against the recorded ones (p2 may be NULL). */
+void at_replay_check_paths(const struct at_rawrec *ev, const char *p1, const char *p2);
+/* The recorded result after the paths (the whole payload for calls without paths). */
+const uint8_t *at_replay_result(const struct at_rawrec *ev, uint32_t *len);
+/* Checks the bytes a write was given against the recorded ones: the first `count` bytes of
+ * the parts (count = what the recording wrote). */
+void at_replay_check_data(const struct at_rawrec *ev, const struct at_part *parts, int nparts,
+                          size_t count);
+/* Stops the replay with a report: something the recording cannot serve. */
+__attribute__((noreturn)) void at_replay_refuse(const struct at_rawrec *ev, const char *detail);
+
+/* --- the file world (preload/files.c) --- */
+/* What the hooks know about a descriptor. Only descriptors the hooks saw being made (or
+ * that the process inherited) are recorded and replayed; the rest pass through. */
+enum at_fd_kind {
+	AT_FD_NONE = 0, /* unknown to the hooks: passes through */
+	AT_FD_FILE,     /* opened by the program: replay serves it, writes go nowhere */
+	AT_FD_DIR,      /* a directory */
+	AT_FD_STD,      /* inherited, or a terminal: replay serves reads, shows writes */
+	AT_FD_RANDOM,   /* /dev/urandom or /dev/random: its reads are randomness */
+};
+#define AT_FD_TABLE 65536
+extern uint8_t at_fd_kinds[AT_FD_TABLE];
+static inline int at_fd_kind(int fd)
+{
+	return fd >= 0 && fd < AT_FD_TABLE ? __atomic_load_n(&at_fd_kinds[fd], __ATOMIC_RELAXED)
+	                                   : AT_FD_NONE;
+}
+static inline void at_fd_set(int fd, int kind)
+{
+	if (fd >= 0 && fd < AT_FD_TABLE)
+		__atomic_store_n(&at_fd_kinds[fd], (uint8_t)kind, __ATOMIC_RELAXED);
+}
+void at_files_init(void);
+/* The kind a newly opened path gets. */
+int at_fd_kind_for_path(const char *path, int flags);
+/* Whether the user excluded this path from recording (record --exclude). */
+int at_path_excluded(int dirfd, const char *path);
+/* Replay: makes `fd` a real descriptor again (so the kernel hands out the same numbers as in
+ * the recording) standing in for what the recording opened there. `path` is used for
+ * terminals, which replay opens for real; `from` >= 0 duplicates that descriptor instead. */
+void at_replay_reserve_fd(int fd, int kind, int cloexec, const char *path, int from);
+/* Replay: releases the stand-in after a recorded successful close. */
+void at_replay_release_fd(int fd);
 
 #endif

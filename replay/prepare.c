@@ -138,6 +138,10 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 		char path[4096];
 		snprintf(path, sizeof path, "%s/" AT_REPLAY_STREAM, run_dir);
 		rc = write_file(path, out.p, out.len);
+		/* the stand-in for every directory the program opens (preload/files.c) */
+		snprintf(path, sizeof path, "%s/" AT_REPLAY_EMPTY_DIR, run_dir);
+		if (!rc && mkdir(path, 0500) < 0 && errno != EEXIST)
+			rc = errno == ENOSPC ? AT_ENOSPC : AT_EIO;
 	}
 	free(out.p);
 	free(records.p);
@@ -164,7 +168,7 @@ static void copy_value(char *dst, size_t cap, const char *line, const char *key)
 
 int at_replay_divergence(const char *run_dir, struct at_divergence *d)
 {
-	char path[4096], line[512], num[32];
+	char path[4096], line[2048], num[32];
 	memset(d, 0, sizeof *d);
 	snprintf(path, sizeof path, "%s/" AT_REPLAY_DIVERGENCE, run_dir);
 	FILE *f = fopen(path, "re");
@@ -175,6 +179,7 @@ int at_replay_divergence(const char *run_dir, struct at_divergence *d)
 		copy_value(d->kind, sizeof d->kind, line, "kind");
 		copy_value(d->expected, sizeof d->expected, line, "expected");
 		copy_value(d->got, sizeof d->got, line, "got");
+		copy_value(d->detail, sizeof d->detail, line, "detail");
 		num[0] = '\0';
 		copy_value(num, sizeof num, line, "pid");
 		if (num[0])

@@ -6,5 +6,7 @@
 #define AT_REPLAY_CTL        "ctl" /* root_pid=<pid of the process to replay> */
 #define AT_REPLAY_STREAM     "stream-0.raw"
 #define AT_REPLAY_DIVERGENCE "divergence" /* written by the runtime when replay diverges */
+#define AT_REPLAY_EMPTY_DIR  "empty"      /* stands in for the directories the program opens */
+#define AT_RUN_EXCLUDE       "exclude"    /* record --exclude patterns, one per line */
 
 #endif

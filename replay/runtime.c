@@ -102,34 +102,81 @@ void at_replay_after_fork(void)
 }
 
 /* Writes the report for `agenttrace replay` and stops the process. The first report wins:
- * another thread or process may be diverging at the same moment. */
-__attribute__((noreturn)) static void diverge(const char *kind, const struct at_replay_entry *at,
-                                              uint16_t call, uint64_t arg0, uint64_t arg1)
+ * another thread or process may be diverging at the same moment. `detail` says more when
+ * the call matched but what it was given did not (a path, the bytes of a write). */
+__attribute__((noreturn)) static void diverge_at(const char *kind, uint64_t step,
+                                                 const struct at_rawrec *want, uint16_t call,
+                                                 int fd, uint64_t arg0, uint64_t arg1,
+                                                 const char *detail)
 {
-	char path[600], report[1024], wargs[160] = "", gargs[160] = "";
-	const struct at_rawrec *want =
-	    at ? (const struct at_rawrec *)(at_proc.base + at->offset) : NULL;
+	char path[600], report[2048], wargs[300] = "", gargs[300] = "";
 	const struct at_call_info *wc = want ? at_call_info(want->call) : NULL;
 	const struct at_call_info *gc = at_call_info(call);
-	at_event ev = {.call = call, .arg0 = arg0, .arg1 = arg1};
+	at_event ev = {.call = call, .fd = fd, .arg0 = arg0, .arg1 = arg1};
 	at_event_format_args(&ev, gargs, sizeof gargs);
 	if (want) {
 		at_event wev;
 		at_rawrec_to_event(want, &wev);
 		at_event_format_args(&wev, wargs, sizeof wargs);
 	}
-	int n = snprintf(report, sizeof report,
-	                 "kind=%s\npid=%d\nthread=%u\nstep=%llu\nexpected=%s(%s)\ngot=%s(%s)\n",
-	                 kind, at_proc.pid, at_thread(), at ? (unsigned long long)at->seq : 0ull,
-	                 wc ? wc->name : "", wargs, gc ? gc->name : "?", gargs);
+	int n =
+	    snprintf(report, sizeof report,
+	             "kind=%s\npid=%d\nthread=%u\nstep=%llu\nexpected=%s(%s)\ngot=%s(%s)\n"
+	             "detail=%s\n",
+	             kind, at_proc.pid, at_thread(), (unsigned long long)step, wc ? wc->name : "",
+	             wargs, gc ? gc->name : "?", gargs, detail ? detail : "");
 	snprintf(path, sizeof path, "%s/" AT_REPLAY_DIVERGENCE, at_proc.run_dir);
-	int fd = at_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		at_sys_write(fd, report, n > 0 && (size_t)n < sizeof report ? (size_t)n : 0);
-		at_sys_close(fd);
+	int rfd = at_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (rfd >= 0) {
+		at_sys_write(rfd, report,
+		             n > 0 && (size_t)n < sizeof report ? (size_t)n : sizeof report - 1);
+		at_sys_close(rfd);
 	}
 	for (;;)
 		at_sys_kill(at_proc.pid, SIGKILL);
+}
+
+__attribute__((noreturn)) static void diverge(const char *kind, const struct at_replay_entry *at,
+                                              uint16_t call, int fd, uint64_t arg0, uint64_t arg1)
+{
+	const struct at_rawrec *want =
+	    at ? (const struct at_rawrec *)(at_proc.base + at->offset) : NULL;
+	diverge_at(kind, at ? at->seq : 0, want, call, fd, arg0, arg1, NULL);
+}
+
+/* The step of a record taken from this stream (its entry is found by offset). */
+static uint64_t step_of(const struct at_rawrec *ev)
+{
+	uint64_t off = (uint64_t)((const uint8_t *)ev - at_proc.base);
+	const struct at_replay_entry *e = entries();
+	uint64_t lo = 0, hi = at_proc.hdr->nevents;
+	while (lo < hi) { /* entries are in stream order, so offsets ascend */
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (e[mid].offset < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < at_proc.hdr->nevents ? e[lo].seq : 0;
+}
+
+static int32_t rec_fd(const struct at_rawrec *r)
+{
+	struct at_rawrec_ext x = {0, -1};
+	if (r->flags & AT_RAWREC_EXT)
+		memcpy(&x, r + 1, sizeof x);
+	return x.fd;
+}
+
+__attribute__((noreturn)) static void diverge_detail(const struct at_rawrec *ev, const char *detail)
+{
+	diverge_at("mismatch", step_of(ev), ev, ev->call, rec_fd(ev), ev->arg0, ev->arg1, detail);
+}
+
+void at_replay_refuse(const struct at_rawrec *ev, const char *detail)
+{
+	diverge_at("unsupported", step_of(ev), ev, ev->call, rec_fd(ev), ev->arg0, ev->arg1,
+	           detail);
 }
 
 static int all_consumed(void)
@@ -144,7 +191,8 @@ static int all_consumed(void)
 /* This thread has used all its events. In the recording the process ended here: by a
  * signal (deliver it again), or by another thread's exit (wait for it). Anything else is a
  * call the recording does not have. */
-__attribute__((noreturn)) static void end_of_events(uint16_t call, uint64_t arg0, uint64_t arg1)
+__attribute__((noreturn)) static void end_of_events(uint16_t call, int fd, uint64_t arg0,
+                                                    uint64_t arg1)
 {
 	struct at_rawlog_header *h = at_proc.hdr;
 	for (int i = 0; i < 5000 && !all_consumed(); i++)
@@ -155,28 +203,124 @@ __attribute__((noreturn)) static void end_of_events(uint16_t call, uint64_t arg0
 		for (int i = 0; i < 1000; i++) /* delivery is asynchronous across threads */
 			at_sys_nanosleep_ns(1000000);
 	}
-	diverge("end", NULL, call, arg0, arg1);
+	diverge("end", NULL, call, fd, arg0, arg1);
 }
 
 const struct at_rawrec *at_replay_take(uint16_t call, uint64_t arg0, uint64_t arg1)
 {
+	return at_replay_take_fd(call, -1, arg0, arg1);
+}
+
+const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, uint64_t arg1)
+{
 	struct at_rawlog_header *h = at_proc.hdr;
 	uint32_t th = at_thread();
 	if (th >= h->nthreads)
-		diverge("thread", NULL, call, arg0, arg1);
+		diverge("thread", NULL, call, fd, arg0, arg1);
 	uint64_t *cur = &cursors()[th];
 	uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
 	const struct at_replay_entry *e;
 	do {
 		if (c == 0)
-			end_of_events(call, arg0, arg1);
+			end_of_events(call, fd, arg0, arg1);
 		e = &entries()[c - 1];
 	} while (
 	    !__atomic_compare_exchange_n(cur, &c, e->next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 	const struct at_rawrec *ev = (const struct at_rawrec *)(at_proc.base + e->offset);
-	if (ev->call != call || ev->arg0 != arg0 || ev->arg1 != arg1)
-		diverge("mismatch", e, call, arg0, arg1);
+	if (ev->call != call || ev->arg0 != arg0 || ev->arg1 != arg1 || rec_fd(ev) != fd)
+		diverge("mismatch", e, call, fd, arg0, arg1);
 	return ev;
+}
+
+/* The recorded paths: each NUL-terminated at the start of the payload. */
+static const char *rec_path(const struct at_rawrec *ev, uint32_t *at)
+{
+	uint32_t len;
+	const uint8_t *p = at_rawrec_payload(ev, &len);
+	if (*at >= len)
+		return NULL;
+	const uint8_t *nul = memchr(p + *at, 0, len - *at);
+	if (!nul)
+		return NULL;
+	const char *s = (const char *)p + *at;
+	*at = (uint32_t)(nul - p) + 1;
+	return s;
+}
+
+void at_replay_check_paths(const struct at_rawrec *ev, const char *p1, const char *p2)
+{
+	const char *given[2] = {p1, p2};
+	uint32_t at = 0;
+	for (int i = 0; i < 2 && (i == 0 || p2); i++) {
+		const char *want = rec_path(ev, &at), *got = given[i] ? given[i] : "(null)";
+		if (!want || strcmp(want, got)) {
+			char detail[1100];
+			snprintf(
+			    detail, sizeof detail,
+			    "the recording used path \"%.500s\", the program asked for \"%.500s\"",
+			    want ? want : "?", got);
+			diverge_detail(ev, detail);
+		}
+	}
+}
+
+const uint8_t *at_replay_result(const struct at_rawrec *ev, uint32_t *len)
+{
+	uint32_t total, at = 0;
+	const uint8_t *p = at_rawrec_payload(ev, &total);
+	at_event e;
+	at_rawrec_to_event(ev, &e);
+	at = (uint32_t)at_event_paths(&e, NULL, NULL);
+	*len = total - at;
+	return p + at;
+}
+
+/* Appends up to `n` bytes as printable text ("\n", "\x01") for a report. */
+static size_t quote(char *out, size_t cap, const uint8_t *p, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n && k + 5 < cap; i++) {
+		if (p[i] == '\n')
+			k += (size_t)snprintf(out + k, cap - k, "\\n");
+		else if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+			out[k++] = (char)p[i];
+		else
+			k += (size_t)snprintf(out + k, cap - k, "\\x%02x", p[i]);
+	}
+	out[k] = '\0';
+	return k;
+}
+
+void at_replay_check_data(const struct at_rawrec *ev, const struct at_part *parts, int nparts,
+                          size_t count)
+{
+	uint32_t len;
+	const uint8_t *want = at_rawrec_payload(ev, &len);
+	size_t at = 0;
+	if (count > len)
+		count = len;
+	for (int i = 0; i < nparts && at < count; i++) {
+		const uint8_t *got = parts[i].p;
+		size_t n = parts[i].len < count - at ? parts[i].len : count - at;
+		for (size_t j = 0; j < n; j++) {
+			if (got[j] == want[at + j])
+				continue;
+			/* show the first difference in context: up to 40 bytes before, 40 after */
+			size_t pos = at + j, from = pos > 40 ? pos - 40 : 0;
+			size_t wn = len - from < 80 ? len - from : 80;
+			char w[400], g[400], detail[1000];
+			quote(w, sizeof w, want + from, wn);
+			/* the program's bytes around the difference come from this part only */
+			size_t gfrom = j > 40 ? j - 40 : 0, gn = n - gfrom < 80 ? n - gfrom : 80;
+			quote(g, sizeof g, got + gfrom, gn);
+			snprintf(detail, sizeof detail,
+			         "bytes written to fd %d differ at byte %zu: recorded \"%s\", the "
+			         "program wrote \"%s\"",
+			         rec_fd(ev), pos, w, g);
+			diverge_detail(ev, detail);
+		}
+		at += n;
+	}
 }
 
 size_t at_replay_copy(const struct at_rawrec *ev, void *dst, size_t cap)

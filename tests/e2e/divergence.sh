@@ -8,7 +8,8 @@ ID=$(last_id)
 expect_status 3 at replay "$ID" >/dev/null 2>&1 # unchanged input: faithful, program's status
 echo 32 >"$WORK/len"
 expect_status 201 at replay "$ID" >/dev/null 2>"$WORK/err"
-grep -q 'diverged at step 1 (thread 0' "$WORK/err" || fail "no step/thread in: $(cat "$WORK/err")"
+step=$(at show "$ID" --events --json | "$PYTHON" -c 'import json,sys; print([e["seq"] for e in map(json.loads, sys.stdin) if e["call"] == "getrandom"][0])')
+grep -q "diverged at step $step (thread 0" "$WORK/err" || fail "no step $step/thread in: $(cat "$WORK/err")"
 grep -q 'recorded: getrandom(len=16' "$WORK/err" || fail "expected call missing: $(cat "$WORK/err")"
 grep -q 'replayed: getrandom(len=32' "$WORK/err" || fail "actual call missing: $(cat "$WORK/err")"
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum at_family { AT_FAMILY_TIME = 0, AT_FAMILY_RANDOM = 1, AT_FAMILY_COUNT };
+enum at_family { AT_FAMILY_TIME = 0, AT_FAMILY_RANDOM = 1, AT_FAMILY_FILE = 2, AT_FAMILY_COUNT };
 
 /* What an event's match keys (arg0, arg1) mean for a call. Replay compares both keys. */
 enum at_arg_kind {
@@ -23,6 +23,20 @@ enum at_arg_kind {
 	AT_ARG_LEN,         /* arg0: requested length */
 	AT_ARG_LEN_FLAGS,   /* arg0: requested length; arg1: flags */
 	AT_ARG_BOUND,       /* arg0: upper bound */
+	/* File calls: the descriptor (or the directory fd of an *at call) is the event's fd. */
+	AT_ARG_FD,    /* the fd only */
+	AT_ARG_OPEN,  /* payload: path; arg0: flags; arg1: mode */
+	AT_ARG_RANGE, /* arg0: first fd; arg1: last fd */
+	AT_ARG_DUP,   /* arg0: the new fd asked for; arg1: flags */
+	AT_ARG_FCNTL, /* arg0: command; arg1: its integer argument */
+	AT_ARG_SEEK,  /* arg0: offset; arg1: whence */
+	AT_ARG_IO,    /* arg0: byte count; arg1: file offset (positional calls) */
+	AT_ARG_INT,   /* arg0: the call's integer argument (a length, a mode) */
+	AT_ARG_IOCTL, /* arg0: request */
+	AT_ARG_MMAP,  /* arg0: length; arg1: offset; payload: prot, flags (u32 each), then data */
+	AT_ARG_PATH,  /* payload: path NUL, then the result; arg0, arg1: the call's integers */
+	AT_ARG_PATH2, /* payload: two paths, each NUL-terminated */
+	AT_ARG_TEMPLATE, /* arg0: flags; arg1: suffix length; payload: the name made */
 };
 
 /* How a call's payload (the bytes that came in) is encoded in a sealed trace. */
@@ -31,6 +45,10 @@ enum at_encoding {
 	AT_ENC_TIMESPEC, /* struct timespec (+ raw tail): delta-coded nanoseconds */
 	AT_ENC_TIMEVAL,  /* struct timeval (+ raw tail): delta-coded microseconds */
 	AT_ENC_BYTES,    /* opaque bytes, stored as they are */
+	AT_ENC_DATA,     /* bytes read or written: stored as they are, shown as text */
+	AT_ENC_STAT,     /* a struct stat (after any paths) */
+	AT_ENC_STATX,    /* a struct statx (after any paths) */
+	AT_ENC_DIRENT,   /* d_ino, d_off (u64 each), d_type (u8), then the name */
 };
 
 /* How a call reports failure. */
@@ -45,7 +63,7 @@ enum at_call {
 #define AT_CALL(id, name, family, arg, result, fail, ret_type, params) AT_CALL_##name = id,
 #include "agenttrace/calls.def"
 #undef AT_CALL
-	AT_CALL_MAX = 64 /* ids are < AT_CALL_MAX; raise it (a format change) to add more */
+	AT_CALL_MAX = 256 /* ids are < AT_CALL_MAX; raise it (a format change) to add more */
 };
 
 struct at_call_info {
@@ -58,8 +76,13 @@ struct at_call_info {
 
 /* The description of call `id`, or NULL for an id this version does not know. */
 const struct at_call_info *at_call_info(unsigned id);
-/* "time", "random". */
+/* "time", "random", "file". */
 const char *at_family_name(enum at_family family);
+
+/* Event flags. */
+#define AT_EVF_BLOB                                                                                \
+	0x1u /* sealed only: the payload is a content-store reference (blobs.h):                   \
+	      * the 32-byte id, then the real payload length (u32) */
 
 /* One event. `payload` is borrowed: see the producer's documentation for how long it lives. */
 typedef struct at_event {
@@ -77,6 +100,9 @@ typedef struct at_event {
 	const uint8_t *payload;
 } at_event;
 
+/* The paths at the start of a file event's payload (AT_ARG_OPEN, _PATH: one; _PATH2: two),
+ * NULL where absent; returns the offset of the result bytes after them. */
+size_t at_event_paths(const at_event *ev, const char **p1, const char **p2);
 /* Formats the event's arguments for people: "CLOCK_REALTIME", "len=16, flags=0x1".
  * Writes at most `cap` bytes including the NUL; returns `out`. */
 char *at_event_format_args(const at_event *ev, char *out, size_t cap);

@@ -15,7 +15,7 @@
 #define AT_RAWLOG_MAGIC "ATRAWLOG"
 /* Bump when the layout of the header or a record changes: logs never outlive an
  * agenttrace install, so there is no compatibility to keep, only mismatches to catch. */
-#define AT_RAWLOG_VERSION     2
+#define AT_RAWLOG_VERSION     3
 #define AT_RAWLOG_HEADER_SIZE 4096u
 
 /* Header flags. */
@@ -43,12 +43,13 @@ struct at_rawlog_header {
 	uint64_t tsc0;
 	uint64_t mono0;
 	/* Replay streams only. */
-	uint32_t nthreads;    /* entries in the thread tables */
-	int32_t end_signal;   /* the signal that ended the recorded process, or 0 */
-	uint64_t nevents;     /* entries in the event table */
-	uint64_t threads_off; /* uint64_t cursor[nthreads]: an event index + 1, 0 at the end */
-	uint64_t events_off;  /* struct at_replay_entry[nevents] */
-	uint64_t ended;       /* set once the end signal has been delivered */
+	uint32_t nthreads;     /* entries in the thread tables */
+	int32_t end_signal;    /* the signal that ended the recorded process, or 0 */
+	uint64_t nevents;      /* entries in the event table */
+	uint64_t threads_off;  /* uint64_t cursor[nthreads]: an event index + 1, 0 at the end */
+	uint64_t events_off;   /* struct at_replay_entry[nevents] */
+	uint64_t ended;        /* set once the end signal has been delivered */
+	uint64_t exclude_hits; /* record: bit i set once pattern i of record --exclude matched */
 };
 
 /* A record: this 48-byte header, an at_rawrec_ext when flags has AT_RAWREC_EXT, the
@@ -132,7 +133,9 @@ static inline uint32_t at_rawrec_fill(struct at_rawrec *r, const at_event *ev, u
 		__builtin_memcpy(p, &x, sizeof x);
 		p += sizeof x;
 	}
-	if (ev->len == 16) /* a timespec: a fixed-size copy the compiler inlines */
+	if (!ev->payload) /* the caller copies the payload itself */
+		;
+	else if (ev->len == 16) /* a timespec: a fixed-size copy the compiler inlines */
 		__builtin_memcpy(p, ev->payload, 16);
 	else if (ev->len)
 		__builtin_memcpy(p, ev->payload, ev->len);

@@ -18,12 +18,14 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 int at_replay_write_ctl(const char *run_dir, int root_pid);
 
 struct at_divergence {
-	char kind[16]; /* "mismatch", "end" (a call after the last event), "thread" */
+	char kind[16]; /* "mismatch", "end" (a call after the last event), "thread",
+	                * "unsupported" (a call the recording cannot serve, e.g. a shared mapping) */
 	int pid;
 	unsigned thread;
 	uint64_t step;
 	char expected[200];
 	char got[200];
+	char detail[1200]; /* what differed within a matching call: a path, written bytes */
 };
 
 /* 1 and the report if the replayed process diverged, 0 if not, < 0 on error. */

@@ -1,0 +1,181 @@
+/* The file world the hooks keep: what each descriptor is, which paths the user excluded,
+ * and, in replay, the real descriptors that stand in for the recorded ones.
+ *
+ * Replay serves every file call from the trace, so a replayed descriptor never reads or
+ * writes anything. It is still a real descriptor with the recorded number: the kernel then
+ * hands out the same numbers as in the recording to everything else (sockets, the loader's
+ * own opens), and select(), fcntl() and fd arithmetic behave. The stand-in is a memfd, or
+ * an empty directory for directories, so that a call the hooks do not cover (fchmod,
+ * fstatfs) touches nothing that matters. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "preload_internal.h"
+#include "replay_internal.h"
+#include "sys_raw.h"
+
+#define malloc do_not_allocate_in_hooks
+
+uint8_t at_fd_kinds[AT_FD_TABLE];
+
+/* record --exclude: patterns, NUL-separated, read once at start-up. */
+static char exclude_buf[4096];
+static int exclude_count;
+
+static void read_excludes(void)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/" AT_RUN_EXCLUDE, at_proc.run_dir);
+	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	long n = at_sys_read(fd, exclude_buf, sizeof exclude_buf - 1);
+	at_sys_close(fd);
+	if (n <= 0)
+		return;
+	exclude_buf[n] = '\0';
+	for (long i = 0; i < n; i++) {
+		if (exclude_buf[i] == '\n') {
+			exclude_buf[i] = '\0';
+			exclude_count++;
+		}
+	}
+}
+
+void at_files_init(void)
+{
+	/* What the process inherited (the terminal, pipes, redirections) is its channel to the
+	 * user: reads come from the trace, writes are shown. */
+	for (int fd = 0; fd < 3; fd++)
+		if (at_sys(SYS_fcntl, fd, F_GETFD, 0) >= 0 && !at_fd_kind(fd))
+			at_fd_set(fd, AT_FD_STD);
+	read_excludes();
+}
+
+static int starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+int at_fd_kind_for_path(const char *path, int flags)
+{
+	if (!strcmp(path, "/dev/urandom") || !strcmp(path, "/dev/random"))
+		return AT_FD_RANDOM;
+	if (!strcmp(path, "/dev/tty") || starts(path, "/dev/pts/") || !strcmp(path, "/dev/stdout") ||
+	    !strcmp(path, "/dev/stderr") || !strcmp(path, "/dev/stdin") ||
+	    !strcmp(path, "/dev/fd/1") || !strcmp(path, "/dev/fd/2") ||
+	    !strcmp(path, "/proc/self/fd/1") || !strcmp(path, "/proc/self/fd/2"))
+		return AT_FD_STD;
+	return (flags & O_DIRECTORY) ? AT_FD_DIR : AT_FD_FILE;
+}
+
+/* Shell-style matching: '*' matches any run of characters, '/' included; '?' one. */
+static int glob_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+	while (*s) {
+		if (*pat == '*') {
+			star = pat++;
+			resume = s;
+		} else if (*pat == '?' || *pat == *s) {
+			pat++;
+			s++;
+		} else if (star) {
+			pat = star + 1;
+			s = ++resume;
+		} else {
+			return 0;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}
+
+/* The absolute form of a path as the program named it (no symlink resolution). */
+static int absolute(int dirfd, const char *path, char *out, size_t cap)
+{
+	size_t n;
+	if (path[0] == '/') {
+		n = 0;
+	} else if (dirfd == AT_FDCWD) {
+		long r = at_sys(SYS_getcwd, out, cap, 0);
+		if (r <= 0)
+			return -1;
+		n = strlen(out);
+	} else {
+		char link[64];
+		snprintf(link, sizeof link, "/proc/self/fd/%d", dirfd);
+		long r = at_sys(SYS_readlink, link, out, cap - 1);
+		if (r <= 0)
+			return -1;
+		n = (size_t)r;
+	}
+	if (n && out[n - 1] != '/' && n + 1 < cap)
+		out[n++] = '/';
+	size_t len = strlen(path);
+	if (n + len + 1 > cap)
+		return -1;
+	memcpy(out + n, path, len + 1);
+	return 0;
+}
+
+int at_path_excluded(int dirfd, const char *path)
+{
+	char abs[4096];
+	if (!exclude_count || !path || absolute(dirfd, path, abs, sizeof abs))
+		return 0;
+	const char *pat = exclude_buf;
+	for (int i = 0; i < exclude_count; i++, pat += strlen(pat) + 1) {
+		if (glob_match(pat, abs)) {
+			if (at_proc.mode == AT_MODE_RECORD && at_proc.hdr && i < 64)
+				__atomic_fetch_or(&at_proc.hdr->exclude_hits, 1ull << i,
+				                  __ATOMIC_RELAXED);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A descriptor that stands for nothing: an empty memfd, or the run directory's empty
+ * directory for directories. */
+static int stand_in(int kind, const char *path)
+{
+	int fd = -1;
+	if (kind == AT_FD_STD && path)
+		fd = at_sys_open(path, O_RDWR | O_NOCTTY | O_CLOEXEC, 0);
+	if (fd < 0 && kind == AT_FD_STD && path)
+		fd = at_sys_open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC, 0);
+	if (fd < 0 && kind == AT_FD_DIR) {
+		char dir[700];
+		snprintf(dir, sizeof dir, "%s/" AT_REPLAY_EMPTY_DIR, at_proc.run_dir);
+		fd = at_sys_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	}
+	if (fd < 0)
+		fd = (int)at_sys(SYS_memfd_create, "agenttrace-replay", MFD_CLOEXEC, 0);
+	return fd;
+}
+
+void at_replay_reserve_fd(int fd, int kind, int cloexec, const char *path, int from)
+{
+	if (fd < 0)
+		return;
+	int src = from >= 0 ? from : stand_in(kind, path);
+	if (src >= 0 && src != fd)
+		at_sys(SYS_dup3, src, fd, cloexec ? O_CLOEXEC : 0);
+	else if (src == fd && !cloexec)
+		at_sys(SYS_fcntl, fd, F_SETFD, 0);
+	if (from < 0 && src >= 0 && src != fd)
+		at_sys_close(src);
+	at_fd_set(fd, kind);
+}
+
+void at_replay_release_fd(int fd)
+{
+	if (fd >= 0)
+		at_sys_close(fd);
+	at_fd_set(fd, AT_FD_NONE);
+}
