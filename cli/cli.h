@@ -39,6 +39,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_calls(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 /* "agenttrace: <message>\n" on stderr. */
 __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
@@ -73,6 +74,9 @@ const char *cli_command_line(json_t *meta, char *buf, size_t cap);
 json_t *cli_json_strings(char *const *v);
 /* The inverse: a NULL-terminated array of strings, caller frees with cli_free_strings. */
 char **cli_strings_from_json(json_t *a);
+/* Writes record --exclude patterns (a JSON array of strings, or NULL) where the preload
+ * reads them in a run directory. */
+int cli_write_excludes(const char *run_dir, json_t *patterns);
 void cli_free_strings(char **v);
 
 /* --- spawning the program (spawn.c) --- */

@@ -15,19 +15,27 @@
 extern char **environ;
 
 static const char usage[] =
-    "usage: agenttrace record [--name NAME] [--] PROGRAM [ARGS...]\n"
+    "usage: agenttrace record [--name NAME] [--exclude GLOB]... [--] PROGRAM [ARGS...]\n"
     "\n"
     "Runs PROGRAM with the recorder preloaded and stores everything it learns from the\n"
-    "clock and the random number sources as a trace. Prints the trace id and a summary on\n"
-    "stderr, then exits with the program's own status (128+N if signal N killed it).\n"
+    "clock, the random number sources and the files it reads as a trace. Prints the trace\n"
+    "id and a summary on stderr, then exits with the program's own status (128+N if signal\n"
+    "N killed it).\n"
     "\n"
-    "  --name NAME   a name to find the trace by, besides its id\n"
+    "  --name NAME     a name to find the trace by, besides its id\n"
+    "  --exclude GLOB  do not record files whose absolute path matches GLOB ('*' matches\n"
+    "                  anything, '/' included; '?' one character): replay reads them live.\n"
+    "                  For smaller traces, e.g. --exclude '/usr/lib/python3*'. Repeatable\n"
+    "                  (up to 64); a pattern that matched nothing is reported.\n"
     "\n"
     "Traces are kept in $AGENTTRACE_HOME (default ~/.local/share/agenttrace).\n";
+
+#define MAX_EXCLUDE 64 /* one bit each in the log header */
 
 int cmd_record(int argc, char **argv)
 {
 	const char *name = NULL;
+	json_t *exclude = json_array();
 	int i = 1;
 	if (cli_wants_help(argc, argv) && (argc < 2 || argv[1][0] == '-')) {
 		fputs(usage, stdout);
@@ -41,8 +49,21 @@ int cmd_record(int argc, char **argv)
 			name = argv[++i];
 		} else if (!strncmp(argv[i], "--name=", 7)) {
 			name = argv[i] + 7;
+		} else if ((!strcmp(argv[i], "--exclude") && i + 1 < argc) ||
+		           !strncmp(argv[i], "--exclude=", 10)) {
+			const char *g = argv[i][9] == '=' ? argv[i] + 10 : argv[++i];
+			if (!g[0] || strchr(g, '\n') || json_array_size(exclude) >= MAX_EXCLUDE) {
+				cli_error(
+				    "record: --exclude takes a non-empty pattern on one line, "
+				    "at most %d of them",
+				    MAX_EXCLUDE);
+				json_decref(exclude);
+				return AT_EXIT_USAGE;
+			}
+			json_array_append_new(exclude, json_string(g));
 		} else {
 			cli_error("record: unknown option '%s'\n%s", argv[i], usage);
+			json_decref(exclude);
 			return AT_EXIT_USAGE;
 		}
 	}
@@ -98,6 +119,17 @@ int cmd_record(int argc, char **argv)
 	json_object_set_new(meta, "aslr_disabled", json_boolean(spawn_aslr_disabled()));
 	json_object_set_new(meta, "agenttrace_version", json_string(AT_VERSION));
 	json_object_set_new(meta, "start_ns", json_integer((json_int_t)cli_now_ns()));
+	json_object_set_new(meta, "exclude", exclude);
+	exclude = NULL;
+	if (cli_write_excludes(run_dir, json_object_get(meta, "exclude"))) {
+		cli_error("cannot write to the trace store %s: %s", at_store_home(s),
+		          strerror(errno));
+		at_store_remove(s, id);
+		at_store_remove_run(s, run_dir);
+		json_decref(meta);
+		at_store_close(s);
+		return errno == ENOSPC ? AT_EXIT_NOSPACE : AT_EXIT_IO;
+	}
 	if (write_pending(s, id, run_dir, meta) < 0) {
 		cli_error("cannot write to the trace store %s: %s", at_store_home(s),
 		          strerror(errno));

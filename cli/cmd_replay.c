@@ -131,7 +131,9 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 	json_t *sig = json_object_get(json_object_get(meta, "exit"), "signal");
 	rc = at_replay_prepare(t, (unsigned)root,
 	                       json_is_integer(sig) ? (int)json_integer_value(sig) : 0, run_dir,
-	                       &pb);
+	                       at_store_home(s), &pb);
+	if (!rc)
+		rc = cli_write_excludes(run_dir, json_object_get(meta, "exclude"));
 	if (rc) {
 		if (rc == AT_ENOSPC || rc == AT_EIO)
 			cli_error("cannot prepare the replay of %s in %s: %s", id, run_dir,

@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agenttrace/blobs.h"
 #include "agenttrace/errors.h"
+#include "agenttrace/seal.h"
 #include "cli.h"
+#include "fdview.h"
 
 static const char usage[] =
     "usage: agenttrace show <id> [--events] [--json]\n"
@@ -39,7 +42,8 @@ static json_t *payload_json(const at_event *ev)
 	return s ? s : json_null();
 }
 
-static void print_event(const at_event *ev, int pid, int json)
+static void print_event(const at_event *ev, int pid, const struct fdview_note *fn, const char *blob,
+                        int json)
 {
 	const struct at_call_info *ci = at_call_info(ev->call);
 	char args[256], result[256];
@@ -59,6 +63,14 @@ static void print_event(const at_event *ev, int pid, int json)
 			json_object_set_new(o, "fd", json_integer(ev->fd));
 		if (result[0])
 			json_object_set_new(o, "value", json_string(result));
+		if (fn->path)
+			json_object_set_new(o, "path", json_string(fn->path));
+		if (fn->has_offset)
+			json_object_set_new(o, "offset", json_integer(fn->offset));
+		if (fn->path || fn->has_offset)
+			json_object_set_new(o, "bytes", json_integer(fn->bytes));
+		if (blob)
+			json_object_set_new(o, "blob", json_string(blob));
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(o);
@@ -68,14 +80,40 @@ static void print_event(const at_event *ev, int pid, int json)
 	if (ev->err)
 		snprintf(err, sizeof err, " %s",
 		         strerrorname_np(ev->err) ? strerrorname_np(ev->err) : "?");
-	printf("%8" PRIu64 "  t%-3u %s(%s) = %" PRId64 "%s%s%s  [%" PRIu64 " ns]\n", ev->seq,
+	char where[300] = "";
+	if (fn->path && fn->has_offset)
+		snprintf(where, sizeof where, "  %s @%" PRId64, fn->path, fn->offset);
+	else if (fn->path && ci && ci->arg != AT_ARG_OPEN && ci->arg != AT_ARG_PATH)
+		snprintf(where, sizeof where, "  %s", fn->path);
+	printf("%8" PRIu64 "  t%-3u %s(%s) = %" PRId64 "%s%s%s%s  [%" PRIu64 " ns]\n", ev->seq,
 	       ev->thread, ci ? ci->name : "?", args, ev->ret, err, result[0] ? "  " : "", result,
-	       ev->dur_ns);
+	       where, ev->dur_ns);
 }
 
-static int show_events(at_trace *t, const char *id, int json)
+/* The content a blob reference stands for, in place of the reference (for people, who
+ * want the bytes). *content is the caller's to free; a missing blob leaves the reference. */
+static void resolve_blob(const char *home, at_event *ev, void **content, char *hex)
+{
+	at_blob_id id;
+	size_t len;
+	hex[0] = '\0';
+	if (!(ev->flags & AT_EVF_BLOB) || ev->len != AT_BLOB_REF_LEN)
+		return;
+	memcpy(id.b, ev->payload, AT_BLOB_ID_LEN);
+	at_blob_hex(&id, hex);
+	if (at_blob_get(home, &id, content, &len))
+		return;
+	ev->payload = *content;
+	ev->len = (uint32_t)len;
+	ev->flags &= (uint16_t)~AT_EVF_BLOB;
+}
+
+static int show_events(at_trace *t, const char *id, const char *home, int json)
 {
 	unsigned nstreams = at_trace_stream_count(t);
+	struct fdview *view = malloc(sizeof *view);
+	if (!view)
+		return AT_EXIT_INTERNAL;
 	for (unsigned s = 0; s < nstreams; s++) {
 		const struct at_stream_info *si = at_trace_stream(t, s);
 		if (!json && nstreams > 1)
@@ -84,18 +122,28 @@ static int show_events(at_trace *t, const char *id, int json)
 		at_trace_iter *it;
 		at_event ev;
 		int rc = at_trace_iter_open(t, s, 0, &it);
+		fdview_init(view);
 		while (!rc && (rc = at_trace_iter_next(it, &ev)) == 1) {
 			rc = 0;
-			print_event(&ev, si->pid, json);
+			struct fdview_note fn;
+			void *content = NULL;
+			char hex[2 * AT_BLOB_ID_LEN + 1];
+			resolve_blob(home, &ev, &content, hex);
+			fdview_apply(view, &ev, &fn);
+			print_event(&ev, si->pid, &fn, hex[0] ? hex : NULL, json);
+			free(content);
 		}
+		fdview_free(view);
 		at_trace_iter_close(it);
 		if (rc < 0) {
+			free(view);
 			fflush(stdout);
 			cli_error("trace %s is damaged: %s; run 'agenttrace verify %s'", id,
 			          at_trace_last_problem(t)->what, id);
 			return cli_exit_for(rc);
 		}
 	}
+	free(view);
 	return 0;
 }
 
@@ -198,7 +246,7 @@ int cmd_show(int argc, char **argv)
 	if (!rc)
 		rc = cli_open_trace(s, id, &t, &meta);
 	if (!rc && events) {
-		rc = show_events(t, id, json);
+		rc = show_events(t, id, at_store_home(s), json);
 	} else if (!rc && json) {
 		json_object_set_new(meta, "streams", streams_json(t));
 		json_object_set_new(meta, "sealed_bytes",

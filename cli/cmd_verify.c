@@ -1,9 +1,12 @@
 /* agenttrace verify <id>: check every byte of a trace against its checksums. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agenttrace/errors.h"
+#include "agenttrace/blobs.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -12,6 +15,40 @@ static const char usage[] =
     "Checks the header, every chunk (CRC32C, decompression, every event), the metadata, the\n"
     "index and the trailer. Exits 0 when the trace is sound; otherwise names the first\n"
     "problem and exits 65.\n";
+
+/* Every blob the trace reads from must be in the store and hash to its id. */
+static int verify_blobs(at_store *s, const char *id, json_t *meta)
+{
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(meta, "blobs"), i, h)
+	{
+		at_blob_id bid;
+		void *data = NULL;
+		size_t len;
+		char path[4200];
+		if (at_blob_parse(json_string_value(h), &bid)) {
+			cli_error("trace %s is damaged: it names a blob '%s' that is not a blob id",
+			          id, json_string_value(h));
+			return AT_EXIT_DAMAGED;
+		}
+		at_blob_path(at_store_home(s), &bid, path, sizeof path);
+		int rc = at_blob_get(at_store_home(s), &bid, &data, &len);
+		free(data);
+		if (rc == AT_EIO && errno == ENOENT) {
+			cli_error("trace %s reads content the blob store no longer has (%s); "
+			          "replay cannot serve it: record the program again",
+			          id, path);
+			return AT_EXIT_DAMAGED;
+		}
+		if (rc) {
+			cli_error("trace %s reads content whose blob is damaged (%s): %s", id, path,
+			          at_strerror(rc));
+			return cli_exit_for(rc == AT_ENOMEM ? rc : AT_ECORRUPT);
+		}
+	}
+	return 0;
+}
 
 int cmd_verify(int argc, char **argv)
 {
@@ -45,6 +82,8 @@ int cmd_verify(int argc, char **argv)
 			else
 				cli_error("trace %s is damaged: %s (%s)", id, pb.what, path);
 			rc = cli_exit_for(vrc);
+		} else if ((vrc = verify_blobs(s, id, meta))) {
+			rc = vrc;
 		} else {
 			uint64_t events = 0;
 			for (unsigned i = 0; i < at_trace_stream_count(t); i++)

@@ -311,3 +311,18 @@ void cli_free_strings(char **v)
 		free(*p);
 	free(v);
 }
+
+int cli_write_excludes(const char *run_dir, json_t *patterns)
+{
+	if (!json_array_size(patterns))
+		return 0;
+	char path[4200];
+	snprintf(path, sizeof path, "%s/exclude", run_dir);
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return errno == ENOSPC ? AT_ENOSPC : AT_EIO;
+	size_t i;
+	json_t *p;
+	json_array_foreach(patterns, i, p) fprintf(f, "%s\n", json_string_value(p));
+	return fclose(f) ? (errno == ENOSPC ? AT_ENOSPC : AT_EIO) : 0;
+}

@@ -36,7 +36,7 @@ int finish_recording(at_store *s, const char *id, const char *run_dir, json_t *m
 	at_store_path(s, id, AT_PENDING_FILE, pending, sizeof pending);
 	int root_pid = (int)json_integer_value(json_object_get(meta, "root_pid"));
 
-	int rc = at_seal(run_dir, root_pid, meta, path, &st, &pb);
+	int rc = at_seal(run_dir, root_pid, at_store_home(s), meta, path, &st, &pb);
 	if (rc) {
 		write_pending(s, id, run_dir, meta); /* now with the exit status */
 		if (rc == AT_ENOSPC)
@@ -60,12 +60,18 @@ int finish_recording(at_store *s, const char *id, const char *run_dir, json_t *m
 	uint64_t end = (uint64_t)json_integer_value(json_object_get(meta, "end_ns"));
 	fprintf(stderr,
 	        "agenttrace: recorded %s (%s): %s, %" PRIu64 " events (time %" PRIu64
-	        ", random %" PRIu64 "), %s, %.2f s\n",
+	        ", random %" PRIu64 ", file %" PRIu64 "), %s, %.2f s\n",
 	        id, cli_command_line(meta, cmd, sizeof cmd),
 	        cli_describe_status(meta, status, sizeof status), st.events,
-	        st.family[AT_FAMILY_TIME], st.family[AT_FAMILY_RANDOM],
+	        st.family[AT_FAMILY_TIME], st.family[AT_FAMILY_RANDOM], st.family[AT_FAMILY_FILE],
 	        cli_bytes(st.sealed_bytes, size, sizeof size),
 	        end > start ? (double)(end - start) / 1e9 : 0.0);
+	size_t i;
+	json_t *pat;
+	json_array_foreach(json_object_get(meta, "exclude"), i,
+	                   pat) if (!(st.exclude_hits >> i & 1))
+	    cli_error("warning: --exclude '%s' matched no file the program opened",
+	              json_string_value(pat));
 	json_t *reason = json_object_get(meta, "incomplete_reason");
 	if (json_is_string(reason))
 		cli_error("warning: trace %s is incomplete: %s; replay stops where the recording "

@@ -18,6 +18,7 @@ static const struct command {
     {"rm", cmd_rm, "remove traces"},
     {"seal", cmd_seal, "seal a recording that was interrupted"},
     {"calls", cmd_calls, "list the intercepted calls"},
+    {"gc", cmd_gc, "remove stored file content no trace uses any more"},
 };
 
 static void usage(FILE *f)

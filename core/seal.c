@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agenttrace/blobs.h"
 #include "agenttrace/errors.h"
 #include "agenttrace/rawlog.h"
 
@@ -106,8 +107,46 @@ static double ns_per_tick(const struct at_rawlog_header *h)
 #endif
 }
 
-static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls,
-                       struct at_seal_stats *st)
+/* Calls whose payload is the content of something read: large ones go to the blob store,
+ * where every trace that read the same bytes shares them. */
+static int content_call(uint16_t call)
+{
+	switch (call) {
+	case AT_CALL_read:
+	case AT_CALL_pread:
+	case AT_CALL_readv:
+	case AT_CALL_preadv:
+	case AT_CALL_preadv2:
+	case AT_CALL_mmap:
+	case AT_CALL_getdents64: return 1;
+	default: return 0;
+	}
+}
+
+/* Moves a large read payload to the blob store: the event then holds its id and length. */
+static int to_blob(const char *home, at_event *ev, uint8_t ref[AT_BLOB_REF_LEN], json_t *blobs,
+                   struct at_seal_stats *st)
+{
+	at_blob_id id;
+	int rc = at_blob_put(home, ev->payload, ev->len, 0, &id);
+	if (rc < 0)
+		return rc;
+	char hex[2 * AT_BLOB_ID_LEN + 1];
+	at_blob_hex(&id, hex);
+	if (!json_object_get(blobs, hex)) {
+		json_object_set_new(blobs, hex, json_true());
+		st->blob_bytes += ev->len;
+	}
+	memcpy(ref, id.b, AT_BLOB_ID_LEN);
+	memcpy(ref + AT_BLOB_ID_LEN, &ev->len, 4);
+	ev->payload = ref;
+	ev->len = AT_BLOB_REF_LEN;
+	ev->flags |= AT_EVF_BLOB;
+	return 0;
+}
+
+static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls, const char *home,
+                       json_t *blobs, struct at_seal_stats *st)
 {
 	const struct at_rawlog_header *h = at_rawlog_header(&le->view);
 	double scale = h->flags & AT_RAWLOG_TSC ? ns_per_tick(h) : 1.0;
@@ -124,11 +163,17 @@ static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls,
 	int rc = at_trace_writer_begin_stream(w, &info);
 	if (rc < 0)
 		return rc;
+	st->exclude_hits |= h->exclude_hits;
 	at_event ev;
 	uint64_t seq = 0;
+	uint8_t ref[AT_BLOB_REF_LEN];
 	while (at_rawlog_next(&le->view, &ev) == 1) {
 		ev.seq = seq++; /* the log order is the process's order of events */
 		ev.dur_ns = (uint64_t)((double)ev.dur_ns * scale + 0.5);
+		uint32_t len = ev.len;
+		if (home && ev.len >= AT_BLOB_MIN && content_call(ev.call) &&
+		    (rc = to_blob(home, &ev, ref, blobs, st)) < 0)
+			return rc;
 		if ((rc = at_trace_writer_append(w, &ev)) < 0)
 			return rc;
 		const struct at_call_info *ci = at_call_info(ev.call);
@@ -139,7 +184,7 @@ static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls,
 			                    json_integer(c ? json_integer_value(c) + 1 : 1));
 		}
 		st->events++;
-		st->payload_bytes += ev.len;
+		st->payload_bytes += len;
 	}
 	struct at_stream_info *s = at_trace_writer_stream(w);
 	s->torn = le->view.torn;
@@ -149,8 +194,21 @@ static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls,
 	return 0;
 }
 
-int at_seal(const char *run_dir, int root_pid, json_t *meta, const char *trace_path,
-            struct at_seal_stats *st, struct at_trace_problem *pb)
+/* The blob store's writes reach the disk before the trace that names them is renamed into
+ * place: one syncfs for all of them instead of an fsync each. */
+static void sync_blobs(const char *home)
+{
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s/blobs", home);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		syncfs(fd);
+		close(fd);
+	}
+}
+
+int at_seal(const char *run_dir, int root_pid, const char *home, json_t *meta,
+            const char *trace_path, struct at_seal_stats *st, struct at_trace_problem *pb)
 {
 	struct log_entry *logs = NULL;
 	size_t nlogs = 0;
@@ -167,10 +225,10 @@ int at_seal(const char *run_dir, int root_pid, json_t *meta, const char *trace_p
 	unlink(tmp); /* left by an earlier seal that was interrupted */
 	at_trace_writer *w = NULL;
 	rc = at_trace_writer_create(tmp, 0, &w);
-	json_t *calls = json_object();
+	json_t *calls = json_object(), *blobs = json_object();
 	const char *reason = NULL;
 	for (size_t i = 0; !rc && i < nlogs; i++) {
-		rc = seal_stream(w, &logs[i], calls, st);
+		rc = seal_stream(w, &logs[i], calls, home, blobs, st);
 		if (!rc && logs[i].root)
 			st->root_found = 1;
 		if (!rc && !reason && (at_trace_writer_stream(w)->flags & AT_STREAM_INCOMPLETE))
@@ -196,6 +254,16 @@ int at_seal(const char *run_dir, int root_pid, json_t *meta, const char *trace_p
 	json_object_set_new(meta, "torn_events", json_integer((json_int_t)st->torn));
 	json_object_set_new(meta, "complete", json_boolean(reason == NULL));
 	json_object_set_new(meta, "incomplete_reason", reason ? json_string(reason) : json_null());
+	/* The blobs this trace uses, for verify and gc: sorted, so the meta is reproducible. */
+	json_t *ids = json_array();
+	const char *hex;
+	json_t *v;
+	json_object_foreach(blobs, hex, v) json_array_append_new(ids, json_string(hex));
+	json_decref(blobs);
+	json_object_set_new(meta, "blobs", ids);
+	json_object_set_new(meta, "blob_bytes", json_integer((json_int_t)st->blob_bytes));
+	if (home && json_array_size(ids))
+		sync_blobs(home);
 
 	if (!rc) {
 		char *text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);

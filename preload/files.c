@@ -64,10 +64,11 @@ int at_fd_kind_for_path(const char *path, int flags)
 {
 	if (!strcmp(path, "/dev/urandom") || !strcmp(path, "/dev/random"))
 		return AT_FD_RANDOM;
-	if (!strcmp(path, "/dev/tty") || starts(path, "/dev/pts/") || !strcmp(path, "/dev/stdout") ||
-	    !strcmp(path, "/dev/stderr") || !strcmp(path, "/dev/stdin") ||
-	    !strcmp(path, "/dev/fd/1") || !strcmp(path, "/dev/fd/2") ||
-	    !strcmp(path, "/proc/self/fd/1") || !strcmp(path, "/proc/self/fd/2"))
+	if (!strcmp(path, "/dev/tty") || starts(path, "/dev/pts/") ||
+	    !strcmp(path, "/dev/stdout") || !strcmp(path, "/dev/stderr") ||
+	    !strcmp(path, "/dev/stdin") || !strcmp(path, "/dev/fd/1") ||
+	    !strcmp(path, "/dev/fd/2") || !strcmp(path, "/proc/self/fd/1") ||
+	    !strcmp(path, "/proc/self/fd/2"))
 		return AT_FD_STD;
 	return (flags & O_DIRECTORY) ? AT_FD_DIR : AT_FD_FILE;
 }

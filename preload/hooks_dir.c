@@ -132,8 +132,11 @@ AT_HOOK struct dirent *readdir(DIR *d)
 			parts[0].len = DIRENT_HEAD;
 			parts[1] = (struct at_part){de->d_name, strlen(de->d_name)};
 		}
-		at_record_parts(AT_CALL_readdir, fd, de ? 1 : e ? -1 : 0, e, 0, 0, parts, 2,
-		                SIZE_MAX, t0);
+		at_record_parts(AT_CALL_readdir, fd,
+		                de  ? 1
+		                : e ? -1
+		                    : 0,
+		                e, 0, 0, parts, 2, SIZE_MAX, t0);
 		errno = e ? e : saved;
 		return de;
 	}
@@ -143,7 +146,8 @@ AT_HOOK struct dirent *readdir(DIR *d)
 			return NULL; /* errno as recorded for an error, untouched at the end */
 		uint32_t len;
 		const uint8_t *p = at_rawrec_payload(ev, &len);
-		struct dirent64 *de = &dirent_slot[fd >= 0 && fd < DIRENT_SLOTS ? fd : DIRENT_SLOTS];
+		struct dirent64 *de =
+		    &dirent_slot[fd >= 0 && fd < DIRENT_SLOTS ? fd : DIRENT_SLOTS];
 		size_t name = len > DIRENT_HEAD ? len - DIRENT_HEAD : 0;
 		if (name >= sizeof de->d_name)
 			name = sizeof de->d_name - 1;
@@ -157,11 +161,11 @@ AT_HOOK struct dirent *readdir(DIR *d)
 		de->d_off = (off64_t)off;
 		memcpy(de->d_name, p + DIRENT_HEAD, name);
 		de->d_name[name] = '\0';
-		de->d_reclen = (unsigned short)((offsetof(struct dirent64, d_name) + name + 8) & ~7u);
+		de->d_reclen =
+		    (unsigned short)((offsetof(struct dirent64, d_name) + name + 8) & ~7u);
 		return (struct dirent *)de;
 	}
-	default:
-		return real_readdir ? real_readdir(d) : NULL;
+	default: return real_readdir ? real_readdir(d) : NULL;
 	}
 }
 AT_HOOK struct dirent64 *readdir64(DIR *d)

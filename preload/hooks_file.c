@@ -82,8 +82,7 @@ static int open_hook(uint16_t call, int dirfd, const char *path, int flags, mode
 			at_replay_reserve_fd(r, kind, flags & O_CLOEXEC, path, -1);
 		RETURN_ERR(r, r < 0 ? e : 0);
 	}
-	default:
-		return real_open_any(call, dirfd, path, flags, mode);
+	default: return real_open_any(call, dirfd, path, flags, mode);
 	}
 }
 
@@ -170,8 +169,9 @@ AT_HOOK int close_range(unsigned int first, unsigned int last, int flags)
 			at_sys(SYS_close_range, first, last, flags);
 	} else {
 		uint64_t t0 = at_stamp();
-		r = real_close_range ? real_close_range(first, last, flags)
-		                     : (int)AT_LIBC_RESULT(at_sys(SYS_close_range, first, last, flags));
+		r = real_close_range
+		        ? real_close_range(first, last, flags)
+		        : (int)AT_LIBC_RESULT(at_sys(SYS_close_range, first, last, flags));
 		e = AT_ERR_IF(r < 0);
 		if (m == AT_MODE_RECORD)
 			at_record(AT_CALL_close_range, r, e, first, last, NULL, 0, t0);
@@ -219,17 +219,20 @@ static int dup_hook(uint16_t call, int fd, int newfd, int flags, int (*real)(voi
 static __thread int dup_args[3];
 static int real_dup_thunk(void)
 {
-	return real_dup ? real_dup(dup_args[0]) : (int)AT_LIBC_RESULT(at_sys(SYS_dup, dup_args[0], 0, 0));
+	return real_dup ? real_dup(dup_args[0])
+	                : (int)AT_LIBC_RESULT(at_sys(SYS_dup, dup_args[0], 0, 0));
 }
 static int real_dup3_thunk(void)
 {
 	if (dup_args[0] == dup_args[1] && dup_args[2] == -1) /* dup2 onto itself */
 		return real_dup2 ? real_dup2(dup_args[0], dup_args[1]) : dup_args[0];
 	if (dup_args[2] == -1)
-		return real_dup2 ? real_dup2(dup_args[0], dup_args[1])
-		                 : (int)AT_LIBC_RESULT(at_sys(SYS_dup2, dup_args[0], dup_args[1], 0));
-	return real_dup3 ? real_dup3(dup_args[0], dup_args[1], dup_args[2])
-	                 : (int)AT_LIBC_RESULT(at_sys(SYS_dup3, dup_args[0], dup_args[1], dup_args[2]));
+		return real_dup2
+		           ? real_dup2(dup_args[0], dup_args[1])
+		           : (int)AT_LIBC_RESULT(at_sys(SYS_dup2, dup_args[0], dup_args[1], 0));
+	return real_dup3
+	           ? real_dup3(dup_args[0], dup_args[1], dup_args[2])
+	           : (int)AT_LIBC_RESULT(at_sys(SYS_dup3, dup_args[0], dup_args[1], dup_args[2]));
 }
 
 AT_HOOK int dup(int fd)
@@ -292,7 +295,8 @@ AT_HOOK int fcntl(int fd, int cmd, ...)
 		RETURN_ERR(r, e);
 	}
 	case AT_MODE_REPLAY: {
-		const struct at_rawrec *ev = at_replay_take_fd(AT_CALL_fcntl, fd, (uint32_t)cmd, a1);
+		const struct at_rawrec *ev =
+		    at_replay_take_fd(AT_CALL_fcntl, fd, (uint32_t)cmd, a1);
 		if (lock && arg && (cmd == F_GETLK || cmd == F_OFD_GETLK))
 			at_replay_copy(ev, (void *)arg, sizeof(struct flock));
 		int r = (int)at_replay_ret(ev), e = errno;
@@ -385,8 +389,7 @@ static ssize_t read_hook(uint16_t call, int fd, const struct iovec *iov, int iov
 	}
 	case AT_MODE_REPLAY:
 		return replay_scatter(at_replay_take_fd(call, fd, count, offset), iov, iovcnt);
-	default:
-		return real();
+	default: return real();
 	}
 }
 
@@ -407,8 +410,8 @@ static ssize_t real_read_thunk(void)
 static ssize_t real_pread_thunk(void)
 {
 	if (!real_pread)
-		return AT_LIBC_RESULT(at_sys6(SYS_pread64, io.fd, (long)io.buf, (long)io.count,
-		                              io.offset, 0, 0));
+		return AT_LIBC_RESULT(
+		    at_sys6(SYS_pread64, io.fd, (long)io.buf, (long)io.count, io.offset, 0, 0));
 	return real_pread(io.fd, io.buf, io.count, io.offset);
 }
 static ssize_t real_readv_thunk(void)
@@ -490,7 +493,8 @@ static void show_output(int fd, const struct iovec *iov, int iovcnt, size_t coun
 			if (w == -EINTR)
 				continue;
 			if (w <= 0)
-				return; /* the reader went away: the program still sees the recorded result */
+				return; /* the reader went away: the program still sees the recorded
+				           result */
 			p += w;
 			n -= (size_t)w;
 		}
@@ -526,8 +530,7 @@ static ssize_t write_hook(uint16_t call, int fd, const struct iovec *iov, int io
 		}
 		RETURN_ERR(r, r < 0 ? e : 0);
 	}
-	default:
-		return real();
+	default: return real();
 	}
 }
 
@@ -585,8 +588,7 @@ ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt, off_t offset) ALI
 AT_HOOK ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
 {
 	io.fd = fd, io.iov = iov, io.iovcnt = iovcnt, io.offset = offset, io.flags = flags;
-	return write_hook(AT_CALL_pwritev2, fd, iov, iovcnt, (uint64_t)offset,
-	                  real_pwritev2_thunk);
+	return write_hook(AT_CALL_pwritev2, fd, iov, iovcnt, (uint64_t)offset, real_pwritev2_thunk);
 }
 ssize_t pwritev64v2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
     ALIAS(pwritev2);
@@ -601,7 +603,8 @@ ssize_t pwritev64v2(int fd, const struct iovec *iov, int iovcnt, off_t offset, i
 		case AT_MODE_RECORD: {                                                             \
 			uint64_t t0_ = at_stamp();                                                 \
 			int r_ = real_call;                                                        \
-			int e_ = AT_CALL_##name == AT_CALL_posix_fallocate ? 0 : AT_ERR_IF(r_ < 0); \
+			int e_ =                                                                   \
+			    AT_CALL_##name == AT_CALL_posix_fallocate ? 0 : AT_ERR_IF(r_ < 0);     \
 			at_record_parts(AT_CALL_##name, fd, r_, e_, a0, a1, NULL, 0, 0, t0_);      \
 			RETURN_ERR(r_, e_);                                                        \
 		}                                                                                  \
@@ -767,7 +770,9 @@ AT_HOOK void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 		size_t avail = 0;
 		if (p != MAP_FAILED && (prot & PROT_READ) && at_sys(SYS_fstat, fd, &st, 0) == 0 &&
 		    st.st_size > offset)
-			avail = (uint64_t)(st.st_size - offset) < len ? (size_t)(st.st_size - offset) : len;
+			avail = (uint64_t)(st.st_size - offset) < len
+			            ? (size_t)(st.st_size - offset)
+			            : len;
 		uint32_t head[2] = {(uint32_t)prot, (uint32_t)flags};
 		struct at_part parts[2] = {{head, sizeof head}, {p, avail}};
 		at_record_parts(AT_CALL_mmap, fd, p == MAP_FAILED ? -1 : (int64_t)(uintptr_t)p, e,
@@ -781,16 +786,17 @@ AT_HOOK void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 		if (r == -1)
 			return MAP_FAILED;
 		if ((flags & MAP_SHARED) && (prot & PROT_WRITE))
-			at_replay_refuse(ev, "the program maps a file shared and writable; its writes "
-			                     "would reach the real file, so replay cannot serve it");
+			at_replay_refuse(ev,
+			                 "the program maps a file shared and writable; its writes "
+			                 "would reach the real file, so replay cannot serve it");
 		/* An anonymous copy of the recorded bytes, where the recording had the file. */
 		int fix = (flags & MAP_FIXED) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
 		void *want = (void *)(uintptr_t)r;
 		void *q = at_sys_mmap(want, len, PROT_READ | PROT_WRITE,
 		                      MAP_PRIVATE | MAP_ANONYMOUS | fix, -1, 0);
 		if ((unsigned long)q >= -4096ul)
-			q = at_sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			                -1, 0);
+			q = at_sys_mmap(NULL, len, PROT_READ | PROT_WRITE,
+			                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if ((unsigned long)q >= -4096ul) {
 			errno = ENOMEM;
 			return MAP_FAILED;

@@ -67,8 +67,7 @@ static long path_hook(const struct path_call *c, long (*real)(const struct path_
 			memcpy(c->out, res, len < c->out_len ? len : c->out_len);
 		return (long)at_replay_ret(ev);
 	}
-	default:
-		return real(c);
+	default: return real(c);
 	}
 }
 
@@ -83,7 +82,8 @@ static long path_hook(const struct path_call *c, long (*real)(const struct path_
 static long real_stat_fn(const struct path_call *c)
 {
 	if (!real_stat)
-		return AT_LIBC_RESULT(at_sys6(SYS_newfstatat, AT_FDCWD, (long)c->p1, (long)c->out, 0, 0, 0));
+		return AT_LIBC_RESULT(
+		    at_sys6(SYS_newfstatat, AT_FDCWD, (long)c->p1, (long)c->out, 0, 0, 0));
 	return real_stat(c->p1, c->out);
 }
 AT_HOOK int stat(const char *path, struct stat *st)
@@ -134,8 +134,8 @@ static long real_fstatat_fn(const struct path_call *c)
 }
 AT_HOOK int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-	struct path_call c = {AT_CALL_fstatat, dirfd, path,       NULL,      (uint32_t)flags,
-	                      0,               st,    sizeof *st, OUT_STRUCT};
+	struct path_call c = {AT_CALL_fstatat, dirfd,     path, NULL, (uint32_t)flags, 0, st,
+	                      sizeof *st,      OUT_STRUCT};
 	return (int)path_hook(&c, real_fstatat_fn);
 }
 AT_HOOK int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
@@ -220,8 +220,8 @@ static long real_faccessat_fn(const struct path_call *c)
 }
 AT_HOOK int faccessat(int dirfd, const char *path, int mode, int flags)
 {
-	struct path_call c = {AT_CALL_faccessat, dirfd, path, NULL, (uint32_t)mode, (uint32_t)flags,
-	                      NULL,              0,     OUT_NONE};
+	struct path_call c = {AT_CALL_faccessat, dirfd, path, NULL,    (uint32_t)mode,
+	                      (uint32_t)flags,   NULL,  0,    OUT_NONE};
 	return (int)path_hook(&c, real_faccessat_fn);
 }
 
@@ -252,8 +252,7 @@ AT_HOOK ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 	struct path_call c = {AT_CALL_readlinkat, dirfd, path, NULL, len, 0, buf, len, OUT_RET};
 	return path_hook(&c, real_readlinkat_fn);
 }
-AT_HOOK ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t len,
-                                 size_t buflen)
+AT_HOOK ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t len, size_t buflen)
 {
 	if (len > buflen)
 		abort();
@@ -272,8 +271,8 @@ AT_HOOK char *getcwd(char *buf, size_t size)
 		int e = r ? 0 : errno;
 		size_t n = r ? strlen(r) + 1 : 0;
 		struct at_part part = {r, n};
-		at_record_parts(AT_CALL_getcwd, -1, r ? (int64_t)n : -1, e, buf ? size : 0, 0, &part,
-		                1, SIZE_MAX, t0);
+		at_record_parts(AT_CALL_getcwd, -1, r ? (int64_t)n : -1, e, buf ? size : 0, 0,
+		                &part, 1, SIZE_MAX, t0);
 		if (e)
 			errno = e;
 		return r;
@@ -384,8 +383,8 @@ AT_HOOK int link(const char *from, const char *to)
 }
 AT_HOOK int linkat(int fromfd, const char *from, int tofd, const char *to, int flags)
 {
-	struct path_call c = {AT_CALL_linkat, fromfd, from, to, (uint32_t)tofd, (uint32_t)flags,
-	                      NULL,           0,      OUT_NONE};
+	struct path_call c = {AT_CALL_linkat,  fromfd, from, to,      (uint32_t)tofd,
+	                      (uint32_t)flags, NULL,   0,    OUT_NONE};
 	return (int)path_hook(&c, real_link_fn);
 }
 
@@ -513,8 +512,8 @@ static int mktemp_hook(uint16_t call, char *tmpl, int flags, int suffix)
 {
 	size_t n = tmpl ? strlen(tmpl) + 1 : 0;
 	/* The template is not a match key (its X's differ); the name made is the result. */
-	struct path_call c = {call, -1, NULL, NULL, (uint32_t)flags, (uint32_t)suffix, tmpl, n,
-	                      OUT_NONE};
+	struct path_call c = {call, -1, NULL,    NULL, (uint32_t)flags, (uint32_t)suffix,
+	                      tmpl, n,  OUT_NONE};
 	int m = at_enter();
 	switch (m) {
 	case AT_MODE_RECORD: {

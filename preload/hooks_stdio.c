@@ -191,9 +191,9 @@ AT_HOOK FILE *fdopen(int fd, const char *mode)
 
 /* libio's stream flags for the direction of a stream (glibc's libio.h; stable since
  * glibc 2.1 because compiled programs' getc/putc macros read them). */
-#define IO_NO_READS      0x0004
-#define IO_NO_WRITES     0x0008
-#define IO_IS_APPENDING  0x1000
+#define IO_NO_READS     0x0004
+#define IO_NO_WRITES    0x0008
+#define IO_IS_APPENDING 0x1000
 
 AT_HOOK FILE *freopen(const char *path, const char *mode, FILE *fp)
 {

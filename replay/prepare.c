@@ -14,8 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agenttrace/blobs.h"
 #include "agenttrace/errors.h"
 #include "agenttrace/rawlog.h"
+#include "agenttrace/seal.h"
 #include "replay_internal.h"
 
 static int write_file(const char *path, const void *buf, size_t len)
@@ -63,9 +65,48 @@ static void *buf_grow(struct buf *b, size_t n)
 }
 
 /* Layout: header | cursor[nthreads] | entry[nevents] | records (rawlog.h). */
-int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *run_dir,
-                      struct at_trace_problem *pb)
+/* Puts a blob's content back in place of the reference a sealed event holds. *content is
+ * the caller's to free. */
+static int resolve_blob(const char *home, at_event *ev, void **content, struct at_trace_problem *pb)
 {
+	at_blob_id id;
+	uint32_t want;
+	size_t len;
+	if (ev->len != AT_BLOB_REF_LEN)
+		return AT_ECORRUPT;
+	memcpy(id.b, ev->payload, AT_BLOB_ID_LEN);
+	memcpy(&want, ev->payload + AT_BLOB_ID_LEN, 4);
+	int rc = home ? at_blob_get(home, &id, content, &len) : AT_EIO;
+	if (!rc && len != want) {
+		free(*content);
+		rc = AT_ECORRUPT;
+	}
+	if (rc) {
+		char hex[2 * AT_BLOB_ID_LEN + 1];
+		at_blob_hex(&id, hex);
+		if (pb) {
+			pb->code = rc == AT_ENOMEM ? rc : AT_ECORRUPT;
+			pb->chunk = -1;
+			snprintf(pb->what, sizeof pb->what,
+			         "step %" PRIu64 " reads content %.16s... that the blob store %s "
+			         "(%s/blobs)",
+			         ev->seq, hex,
+			         rc == AT_EIO && errno == ENOENT ? "does not have"
+			                                         : "holds damaged",
+			         home ? home : "?");
+		}
+		return rc == AT_ENOMEM ? rc : AT_ECORRUPT;
+	}
+	ev->payload = *content;
+	ev->len = want;
+	ev->flags &= (uint16_t)~AT_EVF_BLOB;
+	return 0;
+}
+
+int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *run_dir,
+                      const char *home, struct at_trace_problem *pb)
+{
+	int blob_problem = 0;
 	const struct at_stream_info *si = at_trace_stream(t, stream);
 	if (!si)
 		return AT_EINVAL;
@@ -83,16 +124,23 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 			rc = AT_ECORRUPT;
 			break;
 		}
+		void *content = NULL;
+		if ((ev.flags & AT_EVF_BLOB) && (rc = resolve_blob(home, &ev, &content, pb))) {
+			blob_problem = 1;
+			break;
+		}
 		uint32_t stride = at_rawrec_stride_for(&ev);
 		size_t off = records.len;
 		struct at_rawrec *r = buf_grow(&records, stride);
 		struct at_replay_entry *e = buf_grow(&entries, sizeof *e);
 		if (!r || !e) {
+			free(content);
 			rc = AT_ENOMEM;
 			break;
 		}
 		memset(r, 0, stride);
 		at_rawrec_commit(r, at_rawrec_fill(r, &ev, ev.dur_ns));
+		free(content);
 		*e = (struct at_replay_entry){.offset = off, .seq = ev.seq, .next = 0};
 		if (last[ev.thread])
 			((struct at_replay_entry *)entries.p)[last[ev.thread] - 1].next = n + 1;
@@ -100,7 +148,7 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 			first[ev.thread] = n + 1;
 		last[ev.thread] = ++n;
 	}
-	if (rc < 0 && pb && it)
+	if (rc < 0 && pb && it && !blob_problem)
 		*pb = *at_trace_last_problem(t);
 	at_trace_iter_close(it);
 

@@ -313,10 +313,13 @@ void at_replay_check_data(const struct at_rawrec *ev, const struct at_part *part
 			/* the program's bytes around the difference come from this part only */
 			size_t gfrom = j > 40 ? j - 40 : 0, gn = n - gfrom < 80 ? n - gfrom : 80;
 			quote(g, sizeof g, got + gfrom, gn);
-			snprintf(detail, sizeof detail,
-			         "bytes written to fd %d differ at byte %zu: recorded \"%s\", the "
-			         "program wrote \"%s\"",
-			         rec_fd(ev), pos, w, g);
+			static const char *const names[] = {" (stdin)", " (stdout)", " (stderr)"};
+			int fd = rec_fd(ev);
+			snprintf(
+			    detail, sizeof detail,
+			    "bytes written to fd %d%s differ at byte %zu: recorded \"%s\", the "
+			    "program wrote \"%s\"",
+			    fd, fd >= 0 && fd < 3 ? names[fd] : "", pos, w, g);
 			diverge_detail(ev, detail);
 		}
 		at += n;

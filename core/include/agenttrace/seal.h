@@ -13,6 +13,8 @@ struct at_seal_stats {
 	uint64_t events;
 	uint64_t family[AT_FAMILY_COUNT];
 	uint64_t payload_bytes;
+	uint64_t blob_bytes;   /* distinct content moved to the blob store */
+	uint64_t exclude_hits; /* bit i: pattern i of record --exclude matched a path */
 	uint64_t sealed_bytes;
 	unsigned streams;
 	unsigned incomplete; /* streams whose recording stopped early */
@@ -20,12 +22,19 @@ struct at_seal_stats {
 	int root_found; /* 0: the program never loaded the recorder */
 };
 
+/* Read payloads of at least this many bytes are kept in the blob store (blobs.h); the
+ * event then holds AT_BLOB_REF_LEN bytes: the blob id and the payload's length (u32). */
+#define AT_BLOB_MIN     1024
+#define AT_BLOB_REF_LEN 36
+
 /* Seals every raw log in `run_dir` into `trace_path`: the root process (pid `root_pid`)
- * first, then the others in the order they started. Adds the counts ("events", "families",
- * "calls", "payload_bytes", "processes", "complete", "incomplete_reason") to `meta` and
- * stores it in the trace. The file is written under a temporary name and renamed, so
- * `trace_path` is either absent or whole. On failure fills `problem` when given. */
-int at_seal(const char *run_dir, int root_pid, json_t *meta, const char *trace_path,
-            struct at_seal_stats *stats, struct at_trace_problem *problem);
+ * first, then the others in the order they started. Large read payloads go to the blob
+ * store of the agenttrace home `home` (NULL: none, everything stays in the trace). Adds
+ * the counts ("events", "families", "calls", "payload_bytes", "processes", "complete",
+ * "incomplete_reason", "blobs", "blob_bytes") to `meta` and stores it in the trace. The
+ * file is written under a temporary name and renamed, so `trace_path` is either absent or
+ * whole. On failure fills `problem` when given. */
+int at_seal(const char *run_dir, int root_pid, const char *home, json_t *meta,
+            const char *trace_path, struct at_seal_stats *stats, struct at_trace_problem *problem);
 
 #endif

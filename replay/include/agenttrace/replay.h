@@ -8,18 +8,21 @@
 
 #include "agenttrace/container.h"
 
-/* Decodes stream `stream` of `t` into the run directory's replay stream. `end_signal` is
+/* Decodes stream `stream` of `t` into the run directory's replay stream, taking the
+ * content of large reads from the blob store of the agenttrace home `home`. `end_signal` is
  * the signal that ended the recorded process (0 if it exited): replay delivers it again
- * once the process has used every event. Fills `problem` on damage. */
+ * once the process has used every event. Fills `problem` on damage (a missing or damaged
+ * blob is AT_ECORRUPT too). */
 int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *run_dir,
-                      struct at_trace_problem *problem);
+                      const char *home, struct at_trace_problem *problem);
 
 /* Names the process to replay (the others run live). Call in the child, before exec. */
 int at_replay_write_ctl(const char *run_dir, int root_pid);
 
 struct at_divergence {
-	char kind[16]; /* "mismatch", "end" (a call after the last event), "thread",
-	                * "unsupported" (a call the recording cannot serve, e.g. a shared mapping) */
+	char
+	    kind[16]; /* "mismatch", "end" (a call after the last event), "thread",
+	               * "unsupported" (a call the recording cannot serve, e.g. a shared mapping) */
 	int pid;
 	unsigned thread;
 	uint64_t step;
