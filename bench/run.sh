@@ -11,6 +11,13 @@
 #  2. Size. One recording of SIZE_N calls per kind; bytes per event in the raw log while
 #     recording, coded before compression, and sealed: chunks only (the file minus its
 #     header, metadata, index and trailer) and the whole file.
+#  3. A file-heavy program. files_workload reads 2,000 small files and writes 200; each
+#     round runs it bare, under `agenttrace record` into a store that already holds its
+#     files' content, under `agenttrace replay` of that recording, and under `agenttrace
+#     record` into a fresh store (every blob new). Medians of the wall times, the
+#     program's own time, and the ratios to the bare run (target: record at most 1.3x).
+#  4. Store size: bench/store_size.sh records a small Python script once, then nine more
+#     times, and compares the store's size (target: ten take less than twice one).
 #
 # Prints a markdown report on stdout and writes it to bench/results/latest.md, with the raw
 # samples in bench/results/latest.tsv. Progress goes to stderr. Traces go to a temporary
@@ -23,6 +30,7 @@
 #   BENCH_CALLS="clock-monotonic clock-realtime time getrandom16"
 #   BENCH_SIZE_N=1000000
 #   BENCH_TMPDIR=${TMPDIR:-/tmp}  where the temporary AGENTTRACE_HOME goes
+#   BENCH_SECTIONS="calls size files store"  which of the four to run
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,10 +43,12 @@ SCALE=${BENCH_SCALE:-1}
 CALLS=${BENCH_CALLS:-clock-monotonic clock-realtime time getrandom16}
 SIZE_N=${BENCH_SIZE_N:-1000000}
 SIZE_CALLS="clock-monotonic clock-realtime clock-spaced getrandom16"
+SECTIONS=${BENCH_SECTIONS:-calls size files store}
 PY=/usr/bin/python3
 
 AT=$BUILD/cli/agenttrace
 HOOKBENCH=$BUILD/bench/hookbench
+FILES_WORKLOAD=$BUILD/bench/files_workload
 PRELOAD=$BUILD/preload/libagenttrace-preload.so
 RESULTS=$ROOT/bench/results
 
@@ -47,9 +57,18 @@ die() {
 	exit 1
 }
 
-for f in "$AT" "$HOOKBENCH" "$PRELOAD"; do
+for f in "$AT" "$HOOKBENCH" "$FILES_WORKLOAD" "$PRELOAD"; do
 	[ -e "$f" ] || die "$f is missing; build first with 'make build' (or ninja -C $BUILD)"
 done
+for section in $SECTIONS; do
+	case $section in
+	calls | size | files | store) ;;
+	*) die "BENCH_SECTIONS: unknown section '$section' (calls, size, files, store)" ;;
+	esac
+done
+want() { # want SECTION: whether BENCH_SECTIONS asks for it
+	[[ " $SECTIONS " == *" $1 "* ]]
+}
 [ -x "$PY" ] || die "$PY is needed to compute the medians"
 [[ $REPS =~ ^[0-9]+$ && $REPS -ge 1 ]] || die "BENCH_REPS must be a positive number, not '$REPS'"
 [ "$REPS" -ge 5 ] || echo "bench: only $REPS rounds; use at least 5 for figures worth quoting" >&2
@@ -216,17 +235,134 @@ one_size() {
 	echo "bench: size of $call x $n: done" >&2
 }
 
+# --- the file-heavy workload -------------------------------------------------------------
+# Its own stores: FILES_HOME keeps every recording, so after the first one it already holds
+# the content of all 2,000 input files (the case of an agent running the same build or test
+# again); a round's cold recording goes to a store created for it and removed after it.
+FILES_DIR=$WORK/files
+FILES_HOME=$WORK/files-home
+FILES_COLD=$WORK/files-cold
+FILES_SAMPLES=$WORK/files.tsv
+
+# record_files HOME NAME: `agenttrace record` of the run mode into HOME; prints the
+# workload's output line. The outputs are removed first, as before every run: rewriting
+# them with O_TRUNC once ext4 has written them back costs ~0.3 s more here, whichever mode
+# runs, and would swamp what is being measured.
+record_files() {
+	rm -rf "$FILES_DIR/out"
+	AGENTTRACE_HOME=$1 "$AT" record --name "$2" -- "$FILES_WORKLOAD" run "$FILES_DIR" \
+		2>"$WORK/record.err" || {
+		cat "$WORK/record.err" >&2
+		die "agenttrace record -- files_workload run failed"
+	}
+}
+
+# trace_facts HOME ID: "program_ns events sealed_bytes blobs blob_bytes" from the trace's
+# metadata; program_ns is end_ns - start_ns: the program's run from spawn to exit, which
+# leaves out agenttrace's start-up and the sealing.
+trace_facts() {
+	AGENTTRACE_HOME=$1 "$AT" show "$2" --json >"$WORK/show.json" ||
+		die "agenttrace show $2 --json failed"
+	$PY - "$WORK/show.json" <<-'EOF'
+		import json, sys
+		m = json.load(open(sys.argv[1]))
+		print(m["end_ns"] - m["start_ns"], m["events"], m["sealed_bytes"],
+		      len(m.get("blobs") or []), m.get("blob_bytes", 0))
+	EOF
+}
+
+files_setup() {
+	echo "bench: files: creating the input files in $FILES_DIR" >&2
+	"$FILES_WORKLOAD" setup "$FILES_DIR" >/dev/null || die "files_workload setup failed"
+	mkdir -p "$FILES_HOME"
+	record_files "$FILES_HOME" files-first >/dev/null # fills FILES_HOME's blob store
+	printf 'round\tmode\twall_ns\tloop_ns\tprogram_ns\tevents\tsealed_bytes\tblobs\tblob_bytes\n' \
+		>"$FILES_SAMPLES"
+}
+
+# One round: bare, recorded (blobs already stored), replayed, recorded into a fresh store.
+# Appends to $FILES_SAMPLES unless the round is a warm-up (round 0).
+files_round() {
+	local round=$1 out sum id t0 t1 mode
+	local -A wall loop facts
+	rm -rf "$FILES_DIR/out"
+	t0=$(date +%s%N)
+	out=$("$FILES_WORKLOAD" run "$FILES_DIR") || die "files_workload run failed"
+	t1=$(date +%s%N)
+	wall[plain]=$((t1 - t0))
+	loop[plain]=$(field total_ns "$out")
+	facts[plain]="- - - - -"
+	sum=$(field checksum "$out")
+
+	t0=$(date +%s%N)
+	out=$(record_files "$FILES_HOME" "files-$round")
+	t1=$(date +%s%N)
+	wall[record]=$((t1 - t0))
+	loop[record]=$(field total_ns "$out")
+	[ "$(field checksum "$out")" = "$sum" ] || die "files_workload recorded read other files"
+	id=$(AGENTTRACE_HOME=$FILES_HOME "$AT" list -q | head -n 1)
+	[ -n "$id" ] || die "no trace after recording files_workload"
+	facts[record]=$(trace_facts "$FILES_HOME" "$id")
+
+	t0=$(date +%s%N)
+	out=$(AGENTTRACE_HOME=$FILES_HOME "$AT" replay "$id" 2>"$WORK/replay.err") || {
+		cat "$WORK/replay.err" >&2
+		die "agenttrace replay $id (files_workload) failed"
+	}
+	t1=$(date +%s%N)
+	wall[replay]=$((t1 - t0))
+	loop[replay]=$(field total_ns "$out")
+	facts[replay]="- - - - -"
+	[ "$(field checksum "$out")" = "$sum" ] ||
+		die "replay of files_workload saw other file contents than its recording"
+
+	rm -rf "$FILES_COLD" && mkdir -p "$FILES_COLD"
+	t0=$(date +%s%N)
+	out=$(record_files "$FILES_COLD" "files-cold-$round")
+	t1=$(date +%s%N)
+	wall[record_cold]=$((t1 - t0))
+	loop[record_cold]=$(field total_ns "$out")
+	id=$(AGENTTRACE_HOME=$FILES_COLD "$AT" list -q | head -n 1)
+	[ -n "$id" ] || die "no trace after recording files_workload"
+	facts[record_cold]=$(trace_facts "$FILES_COLD" "$id")
+	rm -rf "$FILES_COLD"
+
+	if [ "$round" -gt 0 ]; then
+		for mode in plain record replay record_cold; do
+			printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "${wall[$mode]}" \
+				"${loop[$mode]}" "${facts[$mode]// /$'\t'}" >>"$FILES_SAMPLES"
+		done
+	fi
+	printf 'bench: round %s files  plain %6s  record %6s  replay %6s  record, fresh store %6s ms\n' \
+		"$round" "$((wall[plain] / 1000000))" "$((wall[record] / 1000000))" \
+		"$((wall[replay] / 1000000))" "$((wall[record_cold] / 1000000))" >&2
+}
+
 start=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "bench: $REPS rounds (+$WARMUP warm-up) of: $CALLS; AGENTTRACE_HOME=$AGENTTRACE_HOME" >&2
-for ((round = 1 - WARMUP; round <= REPS; round++)); do
-	for call in $CALLS; do
-		one_round "$((round < 1 ? 0 : round))" "$call" "$(calls_for "$call")"
+if want calls; then
+	echo "bench: $REPS rounds (+$WARMUP warm-up) of: $CALLS; AGENTTRACE_HOME=$AGENTTRACE_HOME" >&2
+	for ((round = 1 - WARMUP; round <= REPS; round++)); do
+		for call in $CALLS; do
+			one_round "$((round < 1 ? 0 : round))" "$call" "$(calls_for "$call")"
+		done
 	done
-done
-for call in $SIZE_CALLS; do
-	one_size "$call" "$SIZE_N"
-done
+fi
+if want size; then
+	for call in $SIZE_CALLS; do
+		one_size "$call" "$SIZE_N"
+	done
+fi
+if want files; then
+	files_setup
+	for ((round = 1 - WARMUP; round <= REPS; round++)); do
+		files_round "$((round < 1 ? 0 : round))"
+	done
+fi
+if want store; then
+	BENCH_TMPDIR=$WORK "$ROOT/bench/store_size.sh" "$BUILD" >"$WORK/store.md" ||
+		die "bench/store_size.sh failed"
+fi
 elapsed=$(($(date +%s) - start))
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -239,13 +375,14 @@ fi
 fs=$(df --output=fstype "$AGENTTRACE_HOME" 2>/dev/null | tail -n 1 || echo unknown)
 
 mkdir -p "$RESULTS"
-$PY - "$SAMPLES" "$SIZES" >"$WORK/report.md" <<EOF
+$PY - "$SAMPLES" "$SIZES" "$FILES_SAMPLES" >"$WORK/report.md" <<EOF
 import csv, statistics, sys
 from collections import defaultdict
 
 samples = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 sizes = list(csv.DictReader(open(sys.argv[2]), delimiter="\t"))
 calls = "$CALLS".split()
+sections = "$SECTIONS".split()
 
 print("# agenttrace benchmarks")
 print()
@@ -267,56 +404,108 @@ def med(xs):
 def cell(xs, digits=1):
     return f"{med(xs):.{digits}f} ({min(xs):.{digits}f}-{max(xs):.{digits}f})"
 
-print("## Cost per call, ns: median (min-max) of %d rounds" % $REPS)
-print()
-print("| call | calls per run | native | preloaded, idle | record | replay |")
-print("|---|---:|---:|---:|---:|---:|")
-for c in calls:
-    row = [cell(list(ns[c, m].values())) for m in ("native", "idle", "record", "replay")]
-    print(f"| {c} | {n_of[c]:,} | " + " | ".join(row) + " |")
-print()
-print("## Added per hooked call, ns: median (min-max) over rounds of (mode - native) in the same round")
-print()
-print("| call | idle - native | record - native | replay - native | record / native | replay / native |")
-print("|---|---:|---:|---:|---:|---:|")
-for c in calls:
-    rounds = sorted(ns[c, "native"])
-    def added(m):
-        return [ns[c, m][r] - ns[c, "native"][r] for r in rounds]
-    def ratio(m):
-        return med(list(ns[c, m].values())) / med(list(ns[c, "native"].values()))
-    print(f"| {c} | {cell(added('idle'))} | **{cell(added('record'))}** | {cell(added('replay'))} "
-          f"| {ratio('record'):.2f}x | {ratio('replay'):.2f}x |")
-print()
-print("Target: at most 100 ns added per hooked call while recording.")
-print()
-print("## Work outside the loop, ns per recorded event: median (min-max) of %d rounds" % $REPS)
-print()
-print("Wall time of the whole command minus hookbench's timed loop, divided by the events in the")
-print("trace: for record, start-up and sealing; for replay, start-up and preparing the stream.")
-print()
-print("| call | record: start-up + sealing | replay: start-up + preparing |")
-print("|---|---:|---:|")
-for c in calls:
-    print(f"| {c} | {cell(list(ns[c, 'record_rest'].values()))} "
-          f"| {cell(list(ns[c, 'replay_rest'].values()))} |")
-print()
-print("## Size per event, bytes (one recording each)")
-print()
-print("| call | events | payload | raw log while recording | coded, before zstd | sealed, chunks only | sealed, whole file |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-for s in sizes:
-    ev = int(s["events"])
-    def per(key):
-        return f"{int(s[key]) / ev:.2f}" if s[key] not in ("", None) else "n/a"
-    print(f"| {s['call']} | {ev:,} | {per('payload_bytes')} | {per('raw_bytes')} "
-          f"| {per('coded_bytes')} | {per('chunk_bytes')} "
-          f"| **{per('sealed_bytes')}** ({int(s['sealed_bytes']):,} B) |")
-print()
-print("Target: at most 8 bytes per repetitive clock event once sealed. The whole file includes")
-print("the metadata (the recorded environment, a few KiB); chunks only is the events' share.")
+if "calls" in sections:
+    print("## Cost per call, ns: median (min-max) of %d rounds" % $REPS)
+    print()
+    print("| call | calls per run | native | preloaded, idle | record | replay |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for c in calls:
+        row = [cell(list(ns[c, m].values())) for m in ("native", "idle", "record", "replay")]
+        print(f"| {c} | {n_of[c]:,} | " + " | ".join(row) + " |")
+    print()
+    print("## Added per hooked call, ns: median (min-max) over rounds of (mode - native) in the same round")
+    print()
+    print("| call | idle - native | record - native | replay - native | record / native | replay / native |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for c in calls:
+        rounds = sorted(ns[c, "native"])
+        def added(m):
+            return [ns[c, m][r] - ns[c, "native"][r] for r in rounds]
+        def ratio(m):
+            return med(list(ns[c, m].values())) / med(list(ns[c, "native"].values()))
+        print(f"| {c} | {cell(added('idle'))} | **{cell(added('record'))}** | {cell(added('replay'))} "
+              f"| {ratio('record'):.2f}x | {ratio('replay'):.2f}x |")
+    print()
+    print("Target: at most 100 ns added per hooked call while recording.")
+    print()
+    print("## Work outside the loop, ns per recorded event: median (min-max) of %d rounds" % $REPS)
+    print()
+    print("Wall time of the whole command minus hookbench's timed loop, divided by the events in the")
+    print("trace: for record, start-up and sealing; for replay, start-up and preparing the stream.")
+    print()
+    print("| call | record: start-up + sealing | replay: start-up + preparing |")
+    print("|---|---:|---:|")
+    for c in calls:
+        print(f"| {c} | {cell(list(ns[c, 'record_rest'].values()))} "
+              f"| {cell(list(ns[c, 'replay_rest'].values()))} |")
+    print()
+if "size" in sections:
+    print("## Size per event, bytes (one recording each)")
+    print()
+    print("| call | events | payload | raw log while recording | coded, before zstd | sealed, chunks only | sealed, whole file |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for s in sizes:
+        ev = int(s["events"])
+        def per(key):
+            return f"{int(s[key]) / ev:.2f}" if s[key] not in ("", None) else "n/a"
+        print(f"| {s['call']} | {ev:,} | {per('payload_bytes')} | {per('raw_bytes')} "
+              f"| {per('coded_bytes')} | {per('chunk_bytes')} "
+              f"| **{per('sealed_bytes')}** ({int(s['sealed_bytes']):,} B) |")
+    print()
+    print("Target: at most 8 bytes per repetitive clock event once sealed. The whole file includes")
+    print("the metadata (the recorded environment, a few KiB); chunks only is the events' share.")
+    print()
+if "files" in sections:
+    rows = list(csv.DictReader(open(sys.argv[3]), delimiter="\t"))
+    def ms(mode, key):
+        return [int(r[key]) / 1e6 for r in rows if r["mode"] == mode]
+    def rest(mode):  # wall - program: agenttrace's start-up, sealing, exit
+        return [(int(r["wall_ns"]) - int(r["program_ns"])) / 1e6 for r in rows if r["mode"] == mode]
+    plain = med(ms("plain", "wall_ns"))
+    plain_loop = med(ms("plain", "loop_ns"))
+    print("## A file-heavy program, ms: median (min-max) of %d rounds" % $REPS)
+    print()
+    print("\`files_workload run\` opens, fstats, reads to EOF and closes 2,000 files of 1-4 KiB (5.1 MB),")
+    print("then writes 200 files (0.5 MB); its outputs are removed before every run. *wall*: the")
+    print("whole command, what the user waits for. *program*: the program from spawn to exit")
+    print("(\`end_ns - start_ns\` in the trace), so wall - program is agenttrace's start-up and the")
+    print("sealing. *loop*: the workload's own timed work. Each round runs the modes in this order.")
+    print()
+    print("| mode | wall | wall / plain | program | program / plain | wall - program | loop | loop / plain |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    ratios = {}
+    for mode, label in (("plain", "plain"), ("record", "record, blobs already stored"),
+                        ("replay", "replay of that recording"),
+                        ("record_cold", "record, fresh store")):
+        wall, loop = ms(mode, "wall_ns"), ms(mode, "loop_ns")
+        ratios[mode] = med(wall) / plain
+        if mode.startswith("record"):
+            prog = ms(mode, "program_ns")
+            p = f"{cell(prog)} | {med(prog) / plain:.2f}x | {cell(rest(mode))}"
+        else:
+            p = "- | - | -"
+        bold = "**" if mode.startswith("record") else ""
+        print(f"| {label} | {cell(wall)} | {bold}{ratios[mode]:.2f}x{bold} | {p} | {cell(loop)} "
+              f"| {med(loop) / plain_loop:.2f}x |")
+    print()
+    for mode, label in (("record", "blobs already stored"), ("record_cold", "fresh store")):
+        r = [x for x in rows if x["mode"] == mode][-1]
+        print(f"- a recording ({label}): {int(r['events']):,} events, trace file "
+              f"{int(r['sealed_bytes']):,} B, {int(r['blobs']):,} blobs holding "
+              f"{int(r['blob_bytes']):,} B of read content")
+    print()
+    print(f"Target: recording at most 1.3x plain. Wall time recorded / plain: "
+          f"{ratios['record']:.2f}x with the blobs already stored, {ratios['record_cold']:.2f}x "
+          f"into a fresh store; replay / plain {ratios['replay']:.2f}x.")
+    print()
 EOF
+if want store; then
+	cat "$WORK/store.md" >>"$WORK/report.md"
+fi
 cp "$WORK/report.md" "$RESULTS/latest.md"
 cp "$SAMPLES" "$RESULTS/latest.tsv"
+if want files; then
+	cp "$FILES_SAMPLES" "$RESULTS/latest-files.tsv"
+fi
 cat "$RESULTS/latest.md"
-echo "bench: wrote $RESULTS/latest.md and latest.tsv" >&2
+echo "bench: wrote $RESULTS/latest.md, latest.tsv and latest-files.tsv" >&2

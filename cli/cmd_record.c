@@ -34,8 +34,8 @@ static const char usage[] =
 
 int cmd_record(int argc, char **argv)
 {
-	const char *name = NULL;
-	json_t *exclude = json_array();
+	const char *name = NULL, *patterns[MAX_EXCLUDE];
+	size_t npatterns = 0;
 	int i = 1;
 	if (cli_wants_help(argc, argv) && (argc < 2 || argv[1][0] == '-')) {
 		fputs(usage, stdout);
@@ -52,18 +52,16 @@ int cmd_record(int argc, char **argv)
 		} else if ((!strcmp(argv[i], "--exclude") && i + 1 < argc) ||
 		           !strncmp(argv[i], "--exclude=", 10)) {
 			const char *g = argv[i][9] == '=' ? argv[i] + 10 : argv[++i];
-			if (!g[0] || strchr(g, '\n') || json_array_size(exclude) >= MAX_EXCLUDE) {
+			if (!g[0] || strchr(g, '\n') || npatterns >= MAX_EXCLUDE) {
 				cli_error(
 				    "record: --exclude takes a non-empty pattern on one line, "
 				    "at most %d of them",
 				    MAX_EXCLUDE);
-				json_decref(exclude);
 				return AT_EXIT_USAGE;
 			}
-			json_array_append_new(exclude, json_string(g));
+			patterns[npatterns++] = g;
 		} else {
 			cli_error("record: unknown option '%s'\n%s", argv[i], usage);
-			json_decref(exclude);
 			return AT_EXIT_USAGE;
 		}
 	}
@@ -119,8 +117,10 @@ int cmd_record(int argc, char **argv)
 	json_object_set_new(meta, "aslr_disabled", json_boolean(spawn_aslr_disabled()));
 	json_object_set_new(meta, "agenttrace_version", json_string(AT_VERSION));
 	json_object_set_new(meta, "start_ns", json_integer((json_int_t)cli_now_ns()));
+	json_t *exclude = json_array();
+	for (size_t k = 0; k < npatterns; k++)
+		json_array_append_new(exclude, json_string(patterns[k]));
 	json_object_set_new(meta, "exclude", exclude);
-	exclude = NULL;
 	if (cli_write_excludes(run_dir, json_object_get(meta, "exclude"))) {
 		cli_error("cannot write to the trace store %s: %s", at_store_home(s),
 		          strerror(errno));

@@ -88,7 +88,8 @@ void fdview_apply(struct fdview *v, const at_event *ev, struct fdview_note *note
 	case AT_CALL_mkostemps:
 		if (ok && ev->len && !(ev->flags & AT_EVF_BLOB)) {
 			char name[4096];
-			snprintf(name, sizeof name, "%.*s", (int)ev->len, (const char *)ev->payload);
+			snprintf(name, sizeof name, "%.*s", (int)ev->len,
+			         (const char *)ev->payload);
 			set(v, ev->ret, name, 0);
 			note->path = v->fd[ev->ret < FDVIEW_FDS ? ev->ret : 0].path;
 		}

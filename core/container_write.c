@@ -139,7 +139,7 @@ int at_trace_writer_create(const char *path, int level, at_trace_writer **out)
 	h[10] = AT_TRACE_MIN_READER & 0xFF;
 	h[11] = AT_TRACE_MIN_READER >> 8;
 	put32(h + 12, FILE_HEADER_SIZE);
-	put64(h + 16, AT_TRACE_FEATURE_DELTA_TIME);
+	put64(h + 16, AT_TRACE_FEATURE_DELTA_TIME | AT_TRACE_FEATURE_FILES);
 	put64(h + 24, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
 	put32(h + 32, AT_CHUNK_TARGET);
 	put32(h + 60, at_crc32c(0, h, 60));

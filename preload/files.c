@@ -21,6 +21,15 @@
 
 uint8_t at_fd_kinds[AT_FD_TABLE];
 
+void at_fd_set(int fd, int kind)
+{
+	/* A vfork child shares this table with its parent, which its dup2s and closes before
+	 * exec must not change: it is the only process whose pid is not ours. */
+	if (fd < 0 || fd >= AT_FD_TABLE || at_sys_getpid() != at_proc.pid)
+		return;
+	__atomic_store_n(&at_fd_kinds[fd], (uint8_t)kind, __ATOMIC_RELAXED);
+}
+
 /* record --exclude: patterns, NUL-separated, read once at start-up. */
 static char exclude_buf[4096];
 static int exclude_count;

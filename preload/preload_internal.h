@@ -144,11 +144,7 @@ static inline int at_fd_kind(int fd)
 	return fd >= 0 && fd < AT_FD_TABLE ? __atomic_load_n(&at_fd_kinds[fd], __ATOMIC_RELAXED)
 	                                   : AT_FD_NONE;
 }
-static inline void at_fd_set(int fd, int kind)
-{
-	if (fd >= 0 && fd < AT_FD_TABLE)
-		__atomic_store_n(&at_fd_kinds[fd], (uint8_t)kind, __ATOMIC_RELAXED);
-}
+void at_fd_set(int fd, int kind);
 void at_files_init(void);
 /* The kind a newly opened path gets. */
 int at_fd_kind_for_path(const char *path, int flags);

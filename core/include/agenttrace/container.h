@@ -20,7 +20,8 @@
 #define AT_TRACE_VERSION            1
 #define AT_TRACE_MIN_READER         1
 #define AT_TRACE_FEATURE_DELTA_TIME 0x1ull /* time payloads are delta-coded (codec v1) */
-#define AT_TRACE_FEATURES_KNOWN     0x1ull
+#define AT_TRACE_FEATURE_FILES      0x2ull /* file events and blob references (AT_EVF_BLOB) */
+#define AT_TRACE_FEATURES_KNOWN     0x3ull
 
 #define AT_CHUNK_TARGET (256u * 1024u) /* uncompressed bytes of coded events per chunk */
 
