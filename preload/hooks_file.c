@@ -265,6 +265,25 @@ static int is_lock_cmd(int cmd)
 	       cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
 }
 
+/* The commands whose third argument is an int (a match key); the rest take none, or a
+ * pointer, and what the register holds is noise. */
+static int int_arg_cmd(int cmd)
+{
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+	case F_SETFD:
+	case F_SETFL:
+	case F_SETOWN:
+	case F_SETSIG:
+	case F_SETLEASE:
+	case F_NOTIFY:
+	case F_SETPIPE_SZ:
+	case F_ADD_SEALS: return 1;
+	default: return 0;
+	}
+}
+
 static int real_fcntl_any(int fd, int cmd, unsigned long arg)
 {
 	if (real_fcntl)
@@ -282,7 +301,7 @@ AT_HOOK int fcntl(int fd, int cmd, ...)
 	int m = fd_mode(fd, &kind);
 	int dupfd = cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
 	int lock = is_lock_cmd(cmd);
-	uint64_t a1 = lock ? 0 : (uint32_t)arg;
+	uint64_t a1 = int_arg_cmd(cmd) ? (uint32_t)arg : 0;
 	switch (m) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();

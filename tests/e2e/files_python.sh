@@ -19,9 +19,12 @@ expect_status 0 at record -- "${agent[@]}" "$dir" >"$WORK/rec"
 ID=$(last_id)
 grep -q "'recorded input" "$WORK/rec" || fail "the recording did not read input.txt: $(cat "$WORK/rec")"
 
-# The world moves on between recording and replay.
+# The world moves on between recording and replay. out.txt and out2.txt are back too: a
+# replay whose rename or unlink reached the disk would move or delete them.
 printf 'changed afterwards, longer\n' >"$dir/input.txt"
 touch -d '2001-02-03 04:05:06' "$dir/input.txt"
+printf 'left over\n' >"$dir/out.txt"
+printf 'left over too\n' >"$dir/out2.txt"
 snapshot "$dir" >"$WORK/snap0"
 for i in 1 2; do
 	s=0
