@@ -121,16 +121,7 @@ int cmd_record(int argc, char **argv)
 	for (size_t k = 0; k < npatterns; k++)
 		json_array_append_new(exclude, json_string(patterns[k]));
 	json_object_set_new(meta, "exclude", exclude);
-	if (cli_write_excludes(run_dir, json_object_get(meta, "exclude"))) {
-		cli_error("cannot write to the trace store %s: %s", at_store_home(s),
-		          strerror(errno));
-		at_store_remove(s, id);
-		at_store_remove_run(s, run_dir);
-		json_decref(meta);
-		at_store_close(s);
-		return errno == ENOSPC ? AT_EXIT_NOSPACE : AT_EXIT_IO;
-	}
-	if (write_pending(s, id, run_dir, meta) < 0) {
+	if (cli_write_excludes(run_dir, exclude) || write_pending(s, id, run_dir, meta) < 0) {
 		cli_error("cannot write to the trace store %s: %s", at_store_home(s),
 		          strerror(errno));
 		at_store_remove(s, id);

@@ -209,20 +209,40 @@ uint64_t at_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Reserves room for `ev` in the log and fills all but its payload and commit word;
+ * NULL when recording had to stop (the log is full, or the disk). */
+static inline struct at_rawrec *reserve(const at_event *ev, uint64_t dur, uint32_t *size)
+{
+	struct at_rawlog_header *h = at_proc.hdr;
+	if (ev->len > MAX_PAYLOAD) {
+		stop_recording(AT_RAWLOG_OVERFLOW);
+		return NULL;
+	}
+	uint32_t stride = at_rawrec_stride_for(ev);
+	uint64_t off = __atomic_fetch_add(&h->tail, stride, __ATOMIC_RELAXED);
+	if (off + stride > at_proc.capacity) {
+		stop_recording(AT_RAWLOG_OVERFLOW);
+		return NULL;
+	}
+	if (off + stride > __atomic_load_n(&h->allocated, __ATOMIC_ACQUIRE) &&
+	    extend(off + stride)) {
+		stop_recording(AT_RAWLOG_NOSPACE);
+		return NULL;
+	}
+	struct at_rawrec *r = (struct at_rawrec *)(at_proc.base + off);
+	*size = at_rawrec_fill(r, ev, dur);
+	return r;
+}
+
 void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
                      const struct at_part *parts, int nparts, size_t limit, uint64_t t0)
 {
 	uint64_t dur = at_stamp() - t0;
-	struct at_rawlog_header *h = at_proc.hdr;
 	size_t len = 0;
 	for (int i = 0; i < nparts; i++)
 		len += parts[i].len;
 	if (len > limit)
 		len = limit;
-	if (len > MAX_PAYLOAD) {
-		stop_recording(AT_RAWLOG_OVERFLOW);
-		return;
-	}
 	at_event ev = {.thread = at_thread(),
 	               .call = call,
 	               .ret = ret,
@@ -230,21 +250,12 @@ void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0,
 	               .fd = fd,
 	               .arg0 = arg0,
 	               .arg1 = arg1,
-	               .len = (uint32_t)len,
-	               .payload = NULL};
-	uint32_t stride = at_rawrec_stride_for(&ev);
-	uint64_t off = __atomic_fetch_add(&h->tail, stride, __ATOMIC_RELAXED);
-	if (off + stride > at_proc.capacity) {
-		stop_recording(AT_RAWLOG_OVERFLOW);
+	               .len = len > MAX_PAYLOAD ? MAX_PAYLOAD + 1 : (uint32_t)len,
+	               .payload = NULL}; /* copied from the parts below */
+	uint32_t size;
+	struct at_rawrec *r = reserve(&ev, dur, &size);
+	if (!r)
 		return;
-	}
-	if (off + stride > __atomic_load_n(&h->allocated, __ATOMIC_ACQUIRE) &&
-	    extend(off + stride)) {
-		stop_recording(AT_RAWLOG_NOSPACE);
-		return;
-	}
-	struct at_rawrec *r = (struct at_rawrec *)(at_proc.base + off);
-	uint32_t size = at_rawrec_fill(r, &ev, dur);
 	uint8_t *p = (uint8_t *)r + at_rawrec_bytes(0, at_rawrec_has_ext(&ev));
 	for (int i = 0; i < nparts && len; i++) {
 		size_t n = parts[i].len < len ? parts[i].len : len;
@@ -260,11 +271,6 @@ void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1
                const void *payload, size_t len, uint64_t t0)
 {
 	uint64_t dur = at_stamp() - t0;
-	struct at_rawlog_header *h = at_proc.hdr;
-	if (len > MAX_PAYLOAD) {
-		stop_recording(AT_RAWLOG_OVERFLOW);
-		return;
-	}
 	at_event ev = {.thread = at_thread(),
 	               .call = call,
 	               .ret = ret,
@@ -272,19 +278,10 @@ void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1
 	               .fd = -1,
 	               .arg0 = arg0,
 	               .arg1 = arg1,
-	               .len = (uint32_t)len,
+	               .len = len > MAX_PAYLOAD ? MAX_PAYLOAD + 1 : (uint32_t)len,
 	               .payload = payload};
-	uint32_t stride = at_rawrec_stride_for(&ev);
-	uint64_t off = __atomic_fetch_add(&h->tail, stride, __ATOMIC_RELAXED);
-	if (off + stride > at_proc.capacity) {
-		stop_recording(AT_RAWLOG_OVERFLOW);
-		return;
-	}
-	if (off + stride > __atomic_load_n(&h->allocated, __ATOMIC_ACQUIRE) &&
-	    extend(off + stride)) {
-		stop_recording(AT_RAWLOG_NOSPACE);
-		return;
-	}
-	struct at_rawrec *r = (struct at_rawrec *)(at_proc.base + off);
-	at_rawrec_commit(r, at_rawrec_fill(r, &ev, dur));
+	uint32_t size;
+	struct at_rawrec *r = reserve(&ev, dur, &size);
+	if (r)
+		at_rawrec_commit(r, size);
 }

@@ -4,12 +4,6 @@
 # directory exactly as it finds it.
 . "$(dirname "$0")/lib.sh"
 
-# snapshot DIR: each entry's type, size, mtime (ns) and content hash, the directory's too.
-snapshot() {
-	(cd "$1" && find . -exec stat -c '%n %F %s %y' {} + | sort &&
-		find . -type f -exec sha256sum {} + | sort)
-}
-
 # check NAME PROG: records PROG in $WORK/NAME (input.txt and link, a symlink to it), then
 # replaces the whole directory by one changed input.txt and replays twice.
 check() {

@@ -5,12 +5,6 @@
 [ -x "$PYTHON" ] || fail "$PYTHON is missing; run scripts/setup.sh"
 agent=("$PYTHON" "$SRCDIR/samples/files_agent.py")
 
-# snapshot DIR: each entry's type, size, mtime (ns) and content hash, the directory's too.
-snapshot() {
-	(cd "$1" && find . -exec stat -c '%n %F %s %y' {} + | sort &&
-		find . -type f -exec sha256sum {} + | sort)
-}
-
 dir="$WORK/dir"
 mkdir "$dir"
 printf 'recorded input\n' >"$dir/input.txt"

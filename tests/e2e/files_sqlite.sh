@@ -4,12 +4,6 @@
 command -v sqlite3 >/dev/null || fail "sqlite3 is missing; run scripts/setup.sh"
 sql='create table if not exists t(x); insert into t values(random()); select count(*), sum(x) from t;'
 
-# snapshot DIR: each entry's type, size, mtime (ns) and content hash, the directory's too.
-snapshot() {
-	(cd "$1" && find . -exec stat -c '%n %F %s %y' {} + | sort &&
-		find . -type f -exec sha256sum {} + | sort)
-}
-
 mkdir "$WORK/db"
 db="$WORK/db/t.sqlite"
 expect_status 0 at record -- sqlite3 "$db" "$sql" >"$WORK/rec"

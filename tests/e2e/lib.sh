@@ -62,3 +62,10 @@ differs_live() {
 	"$@" >"$WORK/$name.live2" 2>/dev/null || true
 	! cmp -s "$WORK/$name.live1" "$WORK/$name.live2" || fail "$name: two live runs printed the same output; the test would prove nothing"
 }
+
+# snapshot DIR: each entry's name, type, size and mtime (ns), the directory's own too, and
+# every file's content hash. Equal snapshots: nothing in DIR changed.
+snapshot() {
+	(cd "$1" && find . -exec stat -c '%n %F %s %y' {} + | sort &&
+		find . -type f -exec sha256sum {} + | sort)
+}
