@@ -190,6 +190,7 @@ static int run(const char *dir)
 		if (read_file(path, &sum, &read_bytes) < 0)
 			return 1;
 	}
+	uint64_t t_read = raw_monotonic_ns();
 	/* The outputs depend on what was read, as a build's or a test run's would. */
 	snprintf(path, sizeof path, "%s/out", dir);
 	if (make_dir(path) < 0)
@@ -203,7 +204,7 @@ static int run(const char *dir)
 		written_bytes += len;
 	}
 	uint64_t t1 = raw_monotonic_ns();
-	if (t0 == 0 || t1 <= t0) {
+	if (t0 == 0 || t_read < t0 || t1 < t_read || t1 == t0) {
 		fprintf(stderr, "files_workload: the raw clock failed\n");
 		return 1;
 	}
@@ -212,8 +213,10 @@ static int run(const char *dir)
 	       (unsigned long long)sum);
 	if (fflush(stdout) != 0)
 		return 1;
-	char line[64];
-	int n = snprintf(line, sizeof line, "total_ns=%llu\n", (unsigned long long)(t1 - t0));
+	char line[96];
+	int n = snprintf(line, sizeof line, "total_ns=%llu read_ns=%llu write_ns=%llu\n",
+	                 (unsigned long long)(t1 - t0), (unsigned long long)(t_read - t0),
+	                 (unsigned long long)(t1 - t_read));
 	raw_write(1, line, (size_t)n);
 	return 0;
 }

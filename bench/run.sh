@@ -20,8 +20,9 @@
 #     times, and compares the store's size (target: ten take less than twice one).
 #
 # Prints a markdown report on stdout and writes it to bench/results/latest.md, with the raw
-# samples in bench/results/latest.tsv. Progress goes to stderr. Traces go to a temporary
-# AGENTTRACE_HOME, removed on exit. Needs only bash, coreutils and /usr/bin/python3.
+# samples in bench/results/latest.tsv (1) and latest-files.tsv (3). Progress goes to stderr.
+# Traces go to temporary stores, removed on exit. Needs only bash, coreutils and
+# /usr/bin/python3.
 #
 # Environment:
 #   BENCH_REPS=7      rounds (at least 5 for a figure worth quoting)
@@ -30,6 +31,7 @@
 #   BENCH_CALLS="clock-monotonic clock-realtime time getrandom16"
 #   BENCH_SIZE_N=1000000
 #   BENCH_TMPDIR=${TMPDIR:-/tmp}  where the temporary AGENTTRACE_HOME goes
+#   BENCH_FILES_TMPDIR=/dev/shm   where files_workload's files go (tmpfs; see below)
 #   BENCH_SECTIONS="calls size files store"  which of the four to run
 set -euo pipefail
 
@@ -96,7 +98,8 @@ calls_for() {
 }
 
 WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/agenttrace-bench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+FILES_TMP= # files_workload's directory, made by files_setup
+trap 'rm -rf "$WORK" ${FILES_TMP:+"$FILES_TMP"}' EXIT
 export AGENTTRACE_HOME=$WORK/home
 mkdir -p "$AGENTTRACE_HOME"
 unset AGENTTRACE_RUN
@@ -238,18 +241,39 @@ one_size() {
 # --- the file-heavy workload -------------------------------------------------------------
 # Its own stores: FILES_HOME keeps every recording, so after the first one it already holds
 # the content of all 2,000 input files (the case of an agent running the same build or test
-# again); a round's cold recording goes to a store created for it and removed after it.
-FILES_DIR=$WORK/files
+# again); each round's cold recording goes to a store of its own, FILES_COLD.<round>.
+# Nothing is deleted until the end: ext4, for a few minutes after a file is deleted, skips
+# its inode when allocating one, and after thousands of deletions creating each file costs
+# up to a millisecond; that would land on whatever runs next.
+#
+# The workload's own files go to tmpfs (BENCH_FILES_TMPDIR, by default /dev/shm when it is
+# writable), the stores stay in $WORK. On the ext4 this was written on, the workload's 200
+# creates took 5 to 250 ms from one run to the next for the reason above, in every mode,
+# which swamped what recording adds; on tmpfs they take 5 ms.
+FILES_TMPDIR=${BENCH_FILES_TMPDIR:-}
+if [ -z "$FILES_TMPDIR" ]; then
+	FILES_TMPDIR=$WORK
+	if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+		FILES_TMPDIR=/dev/shm
+	fi
+fi
 FILES_HOME=$WORK/files-home
 FILES_COLD=$WORK/files-cold
 FILES_SAMPLES=$WORK/files.tsv
 
+# Before every run the previous outputs are moved aside, so each run creates its 200 files:
+# rewriting them with O_TRUNC once ext4 has written them back costs ~0.3 s more here,
+# whichever mode runs, and would swamp what is being measured.
+fresh_outputs() {
+	if [ -e "$FILES_DIR/out" ]; then
+		mv "$FILES_DIR/out" "$(mktemp -d "$FILES_DIR/old.XXXXXX")/"
+	fi
+}
+
 # record_files HOME NAME: `agenttrace record` of the run mode into HOME; prints the
-# workload's output line. The outputs are removed first, as before every run: rewriting
-# them with O_TRUNC once ext4 has written them back costs ~0.3 s more here, whichever mode
-# runs, and would swamp what is being measured.
+# workload's output.
 record_files() {
-	rm -rf "$FILES_DIR/out"
+	fresh_outputs
 	AGENTTRACE_HOME=$1 "$AT" record --name "$2" -- "$FILES_WORKLOAD" run "$FILES_DIR" \
 		2>"$WORK/record.err" || {
 		cat "$WORK/record.err" >&2
@@ -272,25 +296,27 @@ trace_facts() {
 }
 
 files_setup() {
+	FILES_TMP=$(mktemp -d "$FILES_TMPDIR/agenttrace-files.XXXXXX")
+	FILES_DIR=$FILES_TMP/files
 	echo "bench: files: creating the input files in $FILES_DIR" >&2
 	"$FILES_WORKLOAD" setup "$FILES_DIR" >/dev/null || die "files_workload setup failed"
 	mkdir -p "$FILES_HOME"
 	record_files "$FILES_HOME" files-first >/dev/null # fills FILES_HOME's blob store
-	printf 'round\tmode\twall_ns\tloop_ns\tprogram_ns\tevents\tsealed_bytes\tblobs\tblob_bytes\n' \
+	printf 'round\tmode\twall_ns\tloop_ns\tread_ns\tprogram_ns\tevents\tsealed_bytes\tblobs\tblob_bytes\n' \
 		>"$FILES_SAMPLES"
 }
 
 # One round: bare, recorded (blobs already stored), replayed, recorded into a fresh store.
 # Appends to $FILES_SAMPLES unless the round is a warm-up (round 0).
 files_round() {
-	local round=$1 out sum id t0 t1 mode
+	local round=$1 out sum id t0 t1 mode cold=$FILES_COLD.$1
 	local -A wall loop facts
-	rm -rf "$FILES_DIR/out"
+	fresh_outputs
 	t0=$(date +%s%N)
 	out=$("$FILES_WORKLOAD" run "$FILES_DIR") || die "files_workload run failed"
 	t1=$(date +%s%N)
 	wall[plain]=$((t1 - t0))
-	loop[plain]=$(field total_ns "$out")
+	loop[plain]="$(field total_ns "$out") $(field read_ns "$out")"
 	facts[plain]="- - - - -"
 	sum=$(field checksum "$out")
 
@@ -298,7 +324,7 @@ files_round() {
 	out=$(record_files "$FILES_HOME" "files-$round")
 	t1=$(date +%s%N)
 	wall[record]=$((t1 - t0))
-	loop[record]=$(field total_ns "$out")
+	loop[record]="$(field total_ns "$out") $(field read_ns "$out")"
 	[ "$(field checksum "$out")" = "$sum" ] || die "files_workload recorded read other files"
 	id=$(AGENTTRACE_HOME=$FILES_HOME "$AT" list -q | head -n 1)
 	[ -n "$id" ] || die "no trace after recording files_workload"
@@ -311,26 +337,25 @@ files_round() {
 	}
 	t1=$(date +%s%N)
 	wall[replay]=$((t1 - t0))
-	loop[replay]=$(field total_ns "$out")
+	loop[replay]="$(field total_ns "$out") $(field read_ns "$out")"
 	facts[replay]="- - - - -"
 	[ "$(field checksum "$out")" = "$sum" ] ||
 		die "replay of files_workload saw other file contents than its recording"
 
-	rm -rf "$FILES_COLD" && mkdir -p "$FILES_COLD"
+	rm -rf "$cold" && mkdir -p "$cold" # only warm-up rounds (all round 0) reuse a name
 	t0=$(date +%s%N)
-	out=$(record_files "$FILES_COLD" "files-cold-$round")
+	out=$(record_files "$cold" "files-cold-$round")
 	t1=$(date +%s%N)
 	wall[record_cold]=$((t1 - t0))
-	loop[record_cold]=$(field total_ns "$out")
-	id=$(AGENTTRACE_HOME=$FILES_COLD "$AT" list -q | head -n 1)
+	loop[record_cold]="$(field total_ns "$out") $(field read_ns "$out")"
+	id=$(AGENTTRACE_HOME=$cold "$AT" list -q | head -n 1)
 	[ -n "$id" ] || die "no trace after recording files_workload"
-	facts[record_cold]=$(trace_facts "$FILES_COLD" "$id")
-	rm -rf "$FILES_COLD"
+	facts[record_cold]=$(trace_facts "$cold" "$id")
 
 	if [ "$round" -gt 0 ]; then
 		for mode in plain record replay record_cold; do
 			printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "${wall[$mode]}" \
-				"${loop[$mode]}" "${facts[$mode]// /$'\t'}" >>"$FILES_SAMPLES"
+				"${loop[$mode]// /$'\t'}" "${facts[$mode]// /$'\t'}" >>"$FILES_SAMPLES"
 		done
 	fi
 	printf 'bench: round %s files  plain %6s  record %6s  replay %6s  record, fresh store %6s ms\n' \
@@ -373,6 +398,7 @@ if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" 
 	commit="$commit (with uncommitted changes)"
 fi
 fs=$(df --output=fstype "$AGENTTRACE_HOME" 2>/dev/null | tail -n 1 || echo unknown)
+files_fs=$(df --output=fstype "$FILES_TMPDIR" 2>/dev/null | tail -n 1 || echo unknown)
 
 mkdir -p "$RESULTS"
 $PY - "$SAMPLES" "$SIZES" "$FILES_SAMPLES" >"$WORK/report.md" <<EOF
@@ -466,10 +492,11 @@ if "files" in sections:
     print("## A file-heavy program, ms: median (min-max) of %d rounds" % $REPS)
     print()
     print("\`files_workload run\` opens, fstats, reads to EOF and closes 2,000 files of 1-4 KiB (5.1 MB),")
-    print("then writes 200 files (0.5 MB); its outputs are removed before every run. *wall*: the")
-    print("whole command, what the user waits for. *program*: the program from spawn to exit")
+    print("then creates 200 files (0.5 MB) in an empty directory. *wall*: the whole command, what")
+    print("the user waits for. *program*: the program from spawn to exit")
     print("(\`end_ns - start_ns\` in the trace), so wall - program is agenttrace's start-up and the")
     print("sealing. *loop*: the workload's own timed work. Each round runs the modes in this order.")
+    print("The workload's files are on $files_fs ($FILES_TMPDIR), the stores on $fs.")
     print()
     print("| mode | wall | wall / plain | program | program / plain | wall - program | loop | loop / plain |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -487,6 +514,27 @@ if "files" in sections:
         bold = "**" if mode.startswith("record") else ""
         print(f"| {label} | {cell(wall)} | {bold}{ratios[mode]:.2f}x{bold} | {p} | {cell(loop)} "
               f"| {med(loop) / plain_loop:.2f}x |")
+    print()
+    print("Ratios are of the medians. Within one round (the modes run back to back, so a slow")
+    print("spell of the machine lands on all of them), wall time / plain's: median (min-max)")
+    print("over rounds:")
+    print()
+    by_round = defaultdict(dict)
+    for r in rows:
+        by_round[r["round"]][r["mode"]] = r
+    def per_round(mode, key="wall_ns"):
+        return [int(m[mode][key]) / int(m["plain"]["wall_ns"]) for m in by_round.values()]
+    for mode, label in (("record", "record, blobs already stored"),
+                        ("record_cold", "record, fresh store"), ("replay", "replay")):
+        line = f"- {label}: {cell(per_round(mode), 2)}"
+        if mode.startswith("record"):
+            line += f"; the program alone: {cell(per_round(mode, 'program_ns'), 2)}"
+        print(line)
+    print()
+    rd = {m: med(ms(m, "read_ns")) for m in ("plain", "record", "replay")}
+    print(f"Reading the 2,000 files alone (part of the loop): plain {rd['plain']:.1f} ms, "
+          f"recorded {rd['record']:.1f} ms ({rd['record'] / rd['plain']:.2f}x), "
+          f"replayed {rd['replay']:.1f} ms.")
     print()
     for mode, label in (("record", "blobs already stored"), ("record_cold", "fresh store")):
         r = [x for x in rows if x["mode"] == mode][-1]

@@ -128,9 +128,13 @@ static int to_blob(const char *home, at_event *ev, uint8_t ref[AT_BLOB_REF_LEN],
                    struct at_seal_stats *st)
 {
 	at_blob_id id;
-	int rc = at_blob_put(home, ev->payload, ev->len, 0, &id);
-	if (rc < 0)
-		return rc;
+	at_blob_hash(ev->payload, ev->len, &id);
+	if (!at_blob_exists(home, &id)) {
+		int rc = at_blob_put(home, ev->payload, ev->len, 0, &id);
+		if (rc < 0)
+			return rc;
+		st->blobs_written++;
+	}
 	char hex[2 * AT_BLOB_ID_LEN + 1];
 	at_blob_hex(&id, hex);
 	if (!json_object_get(blobs, hex)) {
@@ -262,7 +266,7 @@ int at_seal(const char *run_dir, int root_pid, const char *home, json_t *meta,
 	json_decref(blobs);
 	json_object_set_new(meta, "blobs", ids);
 	json_object_set_new(meta, "blob_bytes", json_integer((json_int_t)st->blob_bytes));
-	if (home && json_array_size(ids))
+	if (home && st->blobs_written)
 		sync_blobs(home);
 
 	if (!rc) {

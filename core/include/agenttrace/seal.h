@@ -13,8 +13,9 @@ struct at_seal_stats {
 	uint64_t events;
 	uint64_t family[AT_FAMILY_COUNT];
 	uint64_t payload_bytes;
-	uint64_t blob_bytes;   /* distinct content moved to the blob store */
-	uint64_t exclude_hits; /* bit i: pattern i of record --exclude matched a path */
+	uint64_t blob_bytes;    /* distinct content moved to the blob store */
+	uint64_t blobs_written; /* blobs the store did not have yet */
+	uint64_t exclude_hits;  /* bit i: pattern i of record --exclude matched a path */
 	uint64_t sealed_bytes;
 	unsigned streams;
 	unsigned incomplete; /* streams whose recording stopped early */
@@ -23,8 +24,10 @@ struct at_seal_stats {
 };
 
 /* Read payloads of at least this many bytes are kept in the blob store (blobs.h); the
- * event then holds AT_BLOB_REF_LEN bytes: the blob id and the payload's length (u32). */
-#define AT_BLOB_MIN     1024
+ * event then holds AT_BLOB_REF_LEN bytes: the blob id and the payload's length (u32).
+ * Smaller reads stay in the trace: a file per blob costs an inode, and creating thousands
+ * of them dominated sealing a program that reads many small files (bench/). */
+#define AT_BLOB_MIN     4096
 #define AT_BLOB_REF_LEN 36
 
 /* Seals every raw log in `run_dir` into `trace_path`: the root process (pid `root_pid`)
