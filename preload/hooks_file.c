@@ -683,15 +683,10 @@ AT_HOOK int futimens(int fd, const struct timespec times[2])
 	STATUS_HOOK(futimens, fd, 0, 0, real_futimens(fd, times));
 }
 
+/* Replay does not follow: the descriptor stands for an empty directory, not the recorded
+ * one, and the program's later path calls are answered from the trace anyway. */
 AT_HOOK int fchdir(int fd)
 {
-	int kind = 0;
-	int m = fd_mode(fd, &kind);
-	if (m == AT_MODE_REPLAY) {
-		/* Follow for real when the directory is still there, for the calls the hooks do
-		 * not cover; the program sees the recorded result either way. */
-		return (int)at_replay_ret(at_replay_take_fd(AT_CALL_fchdir, fd, 0, 0));
-	}
 	STATUS_HOOK(fchdir, fd, 0, 0, real_fchdir(fd));
 }
 
