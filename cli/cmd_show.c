@@ -95,17 +95,12 @@ static void print_event(const at_event *ev, int pid, const struct fdview_note *f
 static void resolve_blob(const char *home, at_event *ev, void **content, char *hex)
 {
 	at_blob_id id;
-	size_t len;
 	hex[0] = '\0';
+	*content = NULL;
 	if (!(ev->flags & AT_EVF_BLOB) || ev->len != AT_BLOB_REF_LEN)
 		return;
-	memcpy(id.b, ev->payload, AT_BLOB_ID_LEN);
+	at_blob_ref_resolve(home, ev, content, &id); /* id is read even when content is missing */
 	at_blob_hex(&id, hex);
-	if (at_blob_get(home, &id, content, &len))
-		return;
-	ev->payload = *content;
-	ev->len = (uint32_t)len;
-	ev->flags &= (uint16_t)~AT_EVF_BLOB;
 }
 
 static int show_events(at_trace *t, const char *id, const char *home, int json)

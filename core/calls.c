@@ -111,7 +111,8 @@ static void format_file_args(const at_event *ev, const struct at_call_info *ci, 
 		p2 = "?";
 	switch (ci->arg) {
 	case AT_ARG_FD:
-		snprintf(out, cap, "%.*s", (int)(strlen(fd) > 2 ? strlen(fd) - 2 : 0), fd);
+		if (ev->fd >= 0)
+			snprintf(out, cap, "fd=%d", ev->fd);
 		break;
 	case AT_ARG_OPEN:
 		snprintf(out, cap, "%s\"%s\", flags=0%" PRIo64 ", mode=0%" PRIo64, fd, p1, ev->arg0,
@@ -131,7 +132,7 @@ static void format_file_args(const at_event *ev, const struct at_call_info *ci, 
 		         ev->arg1);
 		break;
 	case AT_ARG_IO:
-		if (ci->fail == AT_FAIL_RETCODE || ev->arg1)
+		if (ev->arg1) /* positional calls; an offset of 0 is left out */
 			snprintf(out, cap, "%scount=%" PRIu64 ", offset=%" PRId64, fd, ev->arg0,
 			         (int64_t)ev->arg1);
 		else

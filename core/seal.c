@@ -123,6 +123,29 @@ static int content_call(uint16_t call)
 	}
 }
 
+int at_blob_ref_resolve(const char *home, at_event *ev, void **content, at_blob_id *id)
+{
+	uint32_t want;
+	size_t len;
+	*content = NULL;
+	if (!(ev->flags & AT_EVF_BLOB) || ev->len != AT_BLOB_REF_LEN)
+		return AT_ECORRUPT;
+	memcpy(id->b, ev->payload, AT_BLOB_ID_LEN);
+	memcpy(&want, ev->payload + AT_BLOB_ID_LEN, 4);
+	int rc = at_blob_get(home, id, content, &len);
+	if (!rc && len != want) {
+		free(*content);
+		*content = NULL;
+		rc = AT_ECORRUPT;
+	}
+	if (rc)
+		return rc;
+	ev->payload = *content;
+	ev->len = want;
+	ev->flags &= (uint16_t)~AT_EVF_BLOB;
+	return 0;
+}
+
 /* Moves a large read payload to the blob store: the event then holds its id and length. */
 static int to_blob(const char *home, at_event *ev, uint8_t ref[AT_BLOB_REF_LEN], json_t *blobs,
                    struct at_seal_stats *st)

@@ -20,12 +20,31 @@
 #define malloc do_not_allocate_in_hooks
 
 uint8_t at_fd_kinds[AT_FD_TABLE];
+int at_vforked;
+void *real_vfork;
+
+/* vfork: note that a child may now share our memory, and go on to libc's vfork with the
+ * stack untouched, as vfork requires (the child returns on it first). A tail jump, so no
+ * frame of ours is on the stack when the child returns. Before resolution: fork. */
+__asm__(".text\n"
+        ".globl vfork\n"
+        ".type vfork, @function\n"
+        "vfork:\n"
+        "	endbr64\n"
+        "	movl $1, at_vforked(%rip)\n"
+        "	movq real_vfork(%rip), %rax\n"
+        "	testq %rax, %rax\n"
+        "	jz 1f\n"
+        "	jmp *%rax\n"
+        "1:	jmp *fork@GOTPCREL(%rip)\n"
+        ".size vfork, .-vfork\n");
 
 void at_fd_set(int fd, int kind)
 {
 	/* A vfork child shares this table with its parent, which its dup2s and closes before
-	 * exec must not change: it is the only process whose pid is not ours. */
-	if (fd < 0 || fd >= AT_FD_TABLE || at_sys_getpid() != at_proc.pid)
+	 * exec must not change. Only a process that made one pays for asking its pid. */
+	if (fd < 0 || fd >= AT_FD_TABLE ||
+	    (__atomic_load_n(&at_vforked, __ATOMIC_RELAXED) && at_sys_getpid() != at_proc.pid))
 		return;
 	__atomic_store_n(&at_fd_kinds[fd], (uint8_t)kind, __ATOMIC_RELAXED);
 }

@@ -31,7 +31,7 @@ AT_HOOK DIR *opendir(const char *path_arg)
 	int m = at_enter();
 	if (m >= AT_MODE_RECORD && at_path_excluded(AT_FDCWD, path))
 		m = AT_MODE_OFF;
-	struct at_part part = {path ? path : "", path ? strlen(path) + 1 : 1};
+	struct iovec part = AT_PART(path ? path : "", path ? strlen(path) + 1 : 1);
 	switch (m) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
@@ -69,11 +69,8 @@ AT_HOOK DIR *opendir(const char *path_arg)
 
 AT_HOOK DIR *fdopendir(int fd)
 {
-	int m = at_enter();
-	int kind = m >= AT_MODE_RECORD ? at_fd_kind(fd) : 0;
-	if (!kind && m >= AT_MODE_RECORD)
-		m = AT_MODE_OFF;
-	switch (m) {
+	int kind = 0;
+	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		DIR *d = real_fdopendir(fd);
@@ -112,10 +109,7 @@ AT_HOOK DIR *fdopendir(int fd)
 AT_HOOK struct dirent *readdir(DIR *d)
 {
 	int fd = dir_fd(d), kind = 0;
-	int m = at_enter();
-	if (m >= AT_MODE_RECORD && !(kind = at_fd_kind(fd)))
-		m = AT_MODE_OFF;
-	switch (m) {
+	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		int saved = errno;
@@ -123,14 +117,14 @@ AT_HOOK struct dirent *readdir(DIR *d)
 		struct dirent *de = real_readdir(d);
 		int e = de ? 0 : errno; /* NULL and errno unchanged: the end */
 		uint8_t head[DIRENT_HEAD];
-		struct at_part parts[2] = {{head, 0}, {NULL, 0}};
+		struct iovec parts[2] = {AT_PART(head, 0), AT_PART(NULL, 0)};
 		if (de) {
 			uint64_t ino = de->d_ino, off = (uint64_t)de->d_off;
 			memcpy(head, &ino, 8);
 			memcpy(head + 8, &off, 8);
 			head[16] = de->d_type;
-			parts[0].len = DIRENT_HEAD;
-			parts[1] = (struct at_part){de->d_name, strlen(de->d_name)};
+			parts[0].iov_len = DIRENT_HEAD;
+			parts[1] = AT_PART(de->d_name, strlen(de->d_name));
 		}
 		at_record_parts(AT_CALL_readdir, fd,
 		                de  ? 1
@@ -176,10 +170,7 @@ AT_HOOK struct dirent64 *readdir64(DIR *d)
 AT_HOOK int closedir(DIR *d)
 {
 	int fd = dir_fd(d), kind = 0;
-	int m = at_enter();
-	if (m >= AT_MODE_RECORD && !(kind = at_fd_kind(fd)))
-		m = AT_MODE_OFF;
-	switch (m) {
+	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		int r = real_closedir(d);
@@ -212,15 +203,12 @@ AT_HOOK int closedir(DIR *d)
 AT_HOOK ssize_t getdents64(int fd, void *buf, size_t count)
 {
 	int kind = 0;
-	int m = at_enter();
-	if (m >= AT_MODE_RECORD && !(kind = at_fd_kind(fd)))
-		m = AT_MODE_OFF;
-	switch (m) {
+	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		ssize_t r = real_getdents64(fd, buf, count);
 		int e = AT_ERR_IF(r < 0);
-		struct at_part part = {buf, r > 0 ? (size_t)r : 0};
+		struct iovec part = AT_PART(buf, r > 0 ? (size_t)r : 0);
 		at_record_parts(AT_CALL_getdents64, fd, r, e, count, 0, &part, 1, SIZE_MAX, t0);
 		if (e)
 			errno = e;

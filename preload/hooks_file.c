@@ -23,16 +23,6 @@
 
 #define ALIAS(name) __attribute__((alias(#name), visibility("default")))
 
-/* The mode a call on `fd` runs in: record or replay only for descriptors the hooks know. */
-static inline int fd_mode(int fd, int *kind)
-{
-	int m = at_enter();
-	if (m < AT_MODE_RECORD)
-		return m;
-	*kind = at_fd_kind(fd);
-	return *kind ? m : AT_MODE_OFF;
-}
-
 /* errno as the recording saw it, set again after our own bookkeeping. */
 #define RETURN_ERR(r, e)                                                                           \
 	do {                                                                                       \
@@ -63,7 +53,7 @@ static int open_hook(uint16_t call, int dirfd, const char *path, int flags, mode
 		m = AT_MODE_OFF;
 	int kind = path ? at_fd_kind_for_path(path, flags) : AT_FD_FILE;
 	int key = call == AT_CALL_openat ? dirfd : -1;
-	struct at_part part = {path, path ? strlen(path) + 1 : 0};
+	struct iovec part = AT_PART(path, path ? strlen(path) + 1 : 0);
 	switch (m) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
@@ -134,7 +124,7 @@ int creat64(const char *path, mode_t mode) ALIAS(creat);
 AT_HOOK int close(int fd)
 {
 	int kind = 0;
-	switch (fd_mode(fd, &kind)) {
+	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		int r = real_close(fd);
@@ -184,16 +174,28 @@ AT_HOOK int close_range(unsigned int first, unsigned int last, int flags)
 
 /* ---- duplicating ---- */
 
-/* dup, dup2, dup3 and fcntl(F_DUPFD*): the copy is what the original was. */
-static int dup_hook(uint16_t call, int fd, int newfd, int flags, int (*real)(void))
+/* The real dup, dup2 or dup3 (flags < 0: dup2), to a raw system call before resolution. */
+static int real_dup_any(uint16_t call, int fd, int newfd, int flags)
+{
+	if (call == AT_CALL_dup)
+		return real_dup ? real_dup(fd) : (int)AT_LIBC_RESULT(at_sys(SYS_dup, fd, 0, 0));
+	if (call == AT_CALL_dup2)
+		return real_dup2 ? real_dup2(fd, newfd)
+		                 : (int)AT_LIBC_RESULT(at_sys(SYS_dup2, fd, newfd, 0));
+	return real_dup3 ? real_dup3(fd, newfd, flags)
+	                 : (int)AT_LIBC_RESULT(at_sys(SYS_dup3, fd, newfd, flags));
+}
+
+/* dup, dup2 and dup3: the copy is what the original was. */
+static int dup_hook(uint16_t call, int fd, int newfd, int flags)
 {
 	int kind = 0;
-	int m = fd_mode(fd, &kind);
+	int m = at_enter_fd(fd, &kind);
 	uint64_t a0 = newfd < 0 ? 0 : (uint64_t)newfd;
 	switch (m) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real();
+		int r = real_dup_any(call, fd, newfd, flags);
 		int e = AT_ERR_IF(r < 0);
 		if (r >= 0)
 			at_fd_set(r, kind);
@@ -208,7 +210,7 @@ static int dup_hook(uint16_t call, int fd, int newfd, int flags, int (*real)(voi
 		RETURN_ERR(r, r < 0 ? e : 0);
 	}
 	default: {
-		int r = real();
+		int r = real_dup_any(call, fd, newfd, flags);
 		if (r >= 0 && r != fd)
 			at_fd_set(r, AT_FD_NONE); /* a copy of something the hooks do not follow */
 		return r;
@@ -216,45 +218,19 @@ static int dup_hook(uint16_t call, int fd, int newfd, int flags, int (*real)(voi
 	}
 }
 
-static __thread int dup_args[3];
-static int real_dup_thunk(void)
-{
-	return real_dup ? real_dup(dup_args[0])
-	                : (int)AT_LIBC_RESULT(at_sys(SYS_dup, dup_args[0], 0, 0));
-}
-static int real_dup3_thunk(void)
-{
-	if (dup_args[0] == dup_args[1] && dup_args[2] == -1) /* dup2 onto itself */
-		return real_dup2 ? real_dup2(dup_args[0], dup_args[1]) : dup_args[0];
-	if (dup_args[2] == -1)
-		return real_dup2
-		           ? real_dup2(dup_args[0], dup_args[1])
-		           : (int)AT_LIBC_RESULT(at_sys(SYS_dup2, dup_args[0], dup_args[1], 0));
-	return real_dup3
-	           ? real_dup3(dup_args[0], dup_args[1], dup_args[2])
-	           : (int)AT_LIBC_RESULT(at_sys(SYS_dup3, dup_args[0], dup_args[1], dup_args[2]));
-}
-
 AT_HOOK int dup(int fd)
 {
-	dup_args[0] = fd;
-	return dup_hook(AT_CALL_dup, fd, -1, 0, real_dup_thunk);
+	return dup_hook(AT_CALL_dup, fd, -1, 0);
 }
 
 AT_HOOK int dup2(int fd, int newfd)
 {
-	dup_args[0] = fd;
-	dup_args[1] = newfd;
-	dup_args[2] = -1;
-	return dup_hook(AT_CALL_dup2, fd, newfd, 0, real_dup3_thunk);
+	return dup_hook(AT_CALL_dup2, fd, newfd, 0);
 }
 
 AT_HOOK int dup3(int fd, int newfd, int flags)
 {
-	dup_args[0] = fd;
-	dup_args[1] = newfd;
-	dup_args[2] = flags;
-	return dup_hook(AT_CALL_dup3, fd, newfd, flags, real_dup3_thunk);
+	return dup_hook(AT_CALL_dup3, fd, newfd, flags);
 }
 
 /* ---- fcntl ---- */
@@ -298,7 +274,7 @@ AT_HOOK int fcntl(int fd, int cmd, ...)
 	unsigned long arg = va_arg(ap, unsigned long); /* an int or a pointer, by cmd */
 	va_end(ap);
 	int kind = 0;
-	int m = fd_mode(fd, &kind);
+	int m = at_enter_fd(fd, &kind);
 	int dupfd = cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
 	int lock = is_lock_cmd(cmd);
 	uint64_t a1 = int_arg_cmd(cmd) ? (uint32_t)arg : 0;
@@ -309,7 +285,7 @@ AT_HOOK int fcntl(int fd, int cmd, ...)
 		int e = AT_ERR_IF(r < 0);
 		if (dupfd && r >= 0)
 			at_fd_set(r, kind);
-		struct at_part part = {(void *)arg, lock && arg ? sizeof(struct flock) : 0};
+		struct iovec part = AT_PART((void *)arg, lock && arg ? sizeof(struct flock) : 0);
 		at_record_parts(AT_CALL_fcntl, fd, r, e, (uint32_t)cmd, a1, &part, 1, SIZE_MAX, t0);
 		RETURN_ERR(r, e);
 	}
@@ -340,7 +316,7 @@ int fcntl64(int fd, int cmd, ...) ALIAS(fcntl);
 AT_HOOK off_t lseek(int fd, off_t offset, int whence)
 {
 	int kind = 0;
-	switch (fd_mode(fd, &kind)) {
+	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		off_t r = real_lseek(fd, offset, whence);
@@ -360,7 +336,52 @@ AT_HOOK off_t lseek(int fd, off_t offset, int whence)
 }
 off_t lseek64(int fd, off_t offset, int whence) ALIAS(lseek);
 
-/* ---- reading ---- */
+/* ---- reading and writing ---- */
+
+/* One reading or writing call and its arguments: the data is always in iovecs (one for
+ * read and write), so record, replay and the checks have a single shape. */
+struct io_call {
+	uint16_t call;
+	int fd;
+	const struct iovec *iov;
+	int iovcnt;
+	off_t offset; /* positional calls */
+	int flags;    /* preadv2, pwritev2 */
+};
+
+/* The real call, to a raw system call for read and write before resolution. */
+static ssize_t real_io(const struct io_call *c)
+{
+	void *buf = c->iov[0].iov_base;
+	size_t n = c->iov[0].iov_len;
+	switch (c->call) {
+	case AT_CALL_read:
+		return real_read ? real_read(c->fd, buf, n)
+		                 : AT_LIBC_RESULT(at_sys_read(c->fd, buf, n));
+	case AT_CALL_pread:
+		return real_pread ? real_pread(c->fd, buf, n, c->offset)
+		                  : AT_LIBC_RESULT(at_sys6(SYS_pread64, c->fd, (long)buf, (long)n,
+		                                           c->offset, 0, 0));
+	case AT_CALL_readv: return real_readv(c->fd, c->iov, c->iovcnt);
+	case AT_CALL_preadv: return real_preadv(c->fd, c->iov, c->iovcnt, c->offset);
+	case AT_CALL_preadv2: return real_preadv2(c->fd, c->iov, c->iovcnt, c->offset, c->flags);
+	case AT_CALL_write:
+		return real_write ? real_write(c->fd, buf, n)
+		                  : AT_LIBC_RESULT(at_sys_write(c->fd, buf, n));
+	case AT_CALL_pwrite: return real_pwrite(c->fd, buf, n, c->offset);
+	case AT_CALL_writev: return real_writev(c->fd, c->iov, c->iovcnt);
+	case AT_CALL_pwritev: return real_pwritev(c->fd, c->iov, c->iovcnt, c->offset);
+	default: return real_pwritev2(c->fd, c->iov, c->iovcnt, c->offset, c->flags);
+	}
+}
+
+static size_t iov_total(const struct iovec *iov, int iovcnt)
+{
+	size_t n = 0;
+	for (int i = 0; i < iovcnt && iov; i++)
+		n += iov[i].iov_len;
+	return n;
+}
 
 /* Copies the recorded data into the iovecs; returns the recorded result. */
 static ssize_t replay_scatter(const struct at_rawrec *ev, const struct iovec *iov, int iovcnt)
@@ -375,130 +396,6 @@ static ssize_t replay_scatter(const struct at_rawrec *ev, const struct iovec *io
 	}
 	return (ssize_t)at_replay_ret(ev);
 }
-
-static size_t iov_total(const struct iovec *iov, int iovcnt)
-{
-	size_t n = 0;
-	for (int i = 0; i < iovcnt && iov; i++)
-		n += iov[i].iov_len;
-	return n;
-}
-
-/* One reading call: read, pread, readv, preadv, preadv2. `real` made the call (record
- * or pass-through); the data lands in the iovecs. */
-static ssize_t read_hook(uint16_t call, int fd, const struct iovec *iov, int iovcnt,
-                         uint64_t offset, ssize_t (*real)(void))
-{
-	int kind = 0;
-	int m = fd_mode(fd, &kind);
-	size_t count = iov_total(iov, iovcnt);
-	if (kind == AT_FD_RANDOM && call == AT_CALL_read)
-		call = AT_CALL_read_random;
-	switch (m) {
-	case AT_MODE_RECORD: {
-		uint64_t t0 = at_stamp();
-		ssize_t r = real();
-		int e = AT_ERR_IF(r < 0);
-		struct at_part parts[16];
-		int n = iovcnt < 16 ? iovcnt : 16;
-		for (int i = 0; i < n; i++)
-			parts[i] = (struct at_part){iov[i].iov_base, iov[i].iov_len};
-		at_record_parts(call, fd, r, e, count, offset, parts, n, r > 0 ? (size_t)r : 0, t0);
-		RETURN_ERR(r, e);
-	}
-	case AT_MODE_REPLAY:
-		return replay_scatter(at_replay_take_fd(call, fd, count, offset), iov, iovcnt);
-	default: return real();
-	}
-}
-
-static __thread struct {
-	int fd, iovcnt, flags;
-	void *buf;
-	const struct iovec *iov;
-	size_t count;
-	off_t offset;
-} io;
-
-static ssize_t real_read_thunk(void)
-{
-	if (!real_read)
-		return AT_LIBC_RESULT(at_sys_read(io.fd, io.buf, io.count));
-	return real_read(io.fd, io.buf, io.count);
-}
-static ssize_t real_pread_thunk(void)
-{
-	if (!real_pread)
-		return AT_LIBC_RESULT(
-		    at_sys6(SYS_pread64, io.fd, (long)io.buf, (long)io.count, io.offset, 0, 0));
-	return real_pread(io.fd, io.buf, io.count, io.offset);
-}
-static ssize_t real_readv_thunk(void)
-{
-	return real_readv(io.fd, io.iov, io.iovcnt);
-}
-static ssize_t real_preadv_thunk(void)
-{
-	return real_preadv(io.fd, io.iov, io.iovcnt, io.offset);
-}
-static ssize_t real_preadv2_thunk(void)
-{
-	return real_preadv2(io.fd, io.iov, io.iovcnt, io.offset, io.flags);
-}
-
-AT_HOOK ssize_t read(int fd, void *buf, size_t count)
-{
-	struct iovec v = {buf, count};
-	io.fd = fd, io.buf = buf, io.count = count;
-	return read_hook(AT_CALL_read, fd, &v, 1, 0, real_read_thunk);
-}
-
-AT_HOOK ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
-{
-	if (count > buflen)
-		abort(); /* what _FORTIFY_SOURCE does: the program overflowed its buffer */
-	return read(fd, buf, count);
-}
-
-AT_HOOK ssize_t pread(int fd, void *buf, size_t count, off_t offset)
-{
-	struct iovec v = {buf, count};
-	io.fd = fd, io.buf = buf, io.count = count, io.offset = offset;
-	return read_hook(AT_CALL_pread, fd, &v, 1, (uint64_t)offset, real_pread_thunk);
-}
-ssize_t pread64(int fd, void *buf, size_t count, off_t offset) ALIAS(pread);
-
-AT_HOOK ssize_t __pread_chk(int fd, void *buf, size_t count, off_t offset, size_t buflen)
-{
-	if (count > buflen)
-		abort();
-	return pread(fd, buf, count, offset);
-}
-ssize_t __pread64_chk(int fd, void *buf, size_t count, off_t offset, size_t buflen)
-    ALIAS(__pread_chk);
-
-AT_HOOK ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
-{
-	io.fd = fd, io.iov = iov, io.iovcnt = iovcnt;
-	return read_hook(AT_CALL_readv, fd, iov, iovcnt, 0, real_readv_thunk);
-}
-
-AT_HOOK ssize_t preadv(int fd, const struct iovec *iov, int iovcnt, off_t offset)
-{
-	io.fd = fd, io.iov = iov, io.iovcnt = iovcnt, io.offset = offset;
-	return read_hook(AT_CALL_preadv, fd, iov, iovcnt, (uint64_t)offset, real_preadv_thunk);
-}
-ssize_t preadv64(int fd, const struct iovec *iov, int iovcnt, off_t offset) ALIAS(preadv);
-
-AT_HOOK ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
-{
-	io.fd = fd, io.iov = iov, io.iovcnt = iovcnt, io.offset = offset, io.flags = flags;
-	return read_hook(AT_CALL_preadv2, fd, iov, iovcnt, (uint64_t)offset, real_preadv2_thunk);
-}
-ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
-    ALIAS(preadv2);
-
-/* ---- writing ---- */
 
 /* Replay writes what the program gave, for real, to its terminal or pipes. */
 static void show_output(int fd, const struct iovec *iov, int iovcnt, size_t count)
@@ -520,94 +417,126 @@ static void show_output(int fd, const struct iovec *iov, int iovcnt, size_t coun
 	}
 }
 
-static ssize_t write_hook(uint16_t call, int fd, const struct iovec *iov, int iovcnt,
-                          uint64_t offset, ssize_t (*real)(void))
+/* Reads record the bytes that came in and replay copies them back; writes record the
+ * bytes written and replay checks them, showing those to inherited descriptors. */
+static ssize_t io_hook(struct io_call *c, int writes)
 {
 	int kind = 0;
-	int m = fd_mode(fd, &kind);
-	size_t count = iov_total(iov, iovcnt);
-	struct at_part parts[16];
-	int n = iovcnt < 16 ? iovcnt : 16;
-	for (int i = 0; i < n; i++)
-		parts[i] = (struct at_part){iov[i].iov_base, iov[i].iov_len};
+	int m = at_enter_fd(c->fd, &kind);
+	size_t count = iov_total(c->iov, c->iovcnt);
+	uint16_t call =
+	    kind == AT_FD_RANDOM && c->call == AT_CALL_read ? AT_CALL_read_random : c->call;
 	switch (m) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		ssize_t r = real();
+		ssize_t r = real_io(c);
 		int e = AT_ERR_IF(r < 0);
-		at_record_parts(call, fd, r, e, count, offset, parts, n, r > 0 ? (size_t)r : 0, t0);
+		at_record_parts(call, c->fd, r, e, count, (uint64_t)c->offset, c->iov, c->iovcnt,
+		                r > 0 ? (size_t)r : 0, t0);
 		RETURN_ERR(r, e);
 	}
 	case AT_MODE_REPLAY: {
-		const struct at_rawrec *ev = at_replay_take_fd(call, fd, count, offset);
+		const struct at_rawrec *ev =
+		    at_replay_take_fd(call, c->fd, count, (uint64_t)c->offset);
+		if (!writes)
+			return replay_scatter(ev, c->iov, c->iovcnt);
 		ssize_t r = (ssize_t)at_replay_ret(ev);
 		int e = errno;
 		if (r > 0) {
-			at_replay_check_data(ev, parts, n, (size_t)r);
+			at_replay_check_data(ev, c->iov, c->iovcnt, (size_t)r);
 			if (kind == AT_FD_STD)
-				show_output(fd, iov, iovcnt, (size_t)r);
+				show_output(c->fd, c->iov, c->iovcnt, (size_t)r);
 		}
 		RETURN_ERR(r, r < 0 ? e : 0);
 	}
-	default: return real();
+	default: return real_io(c);
 	}
 }
 
-static ssize_t real_write_thunk(void)
+AT_HOOK ssize_t read(int fd, void *buf, size_t count)
 {
-	if (!real_write)
-		return AT_LIBC_RESULT(at_sys_write(io.fd, io.buf, io.count));
-	return real_write(io.fd, io.buf, io.count);
+	struct iovec v = {buf, count};
+	struct io_call c = {AT_CALL_read, fd, &v, 1, 0, 0};
+	return io_hook(&c, 0);
 }
-static ssize_t real_pwrite_thunk(void)
+
+AT_HOOK ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
 {
-	return real_pwrite(io.fd, io.buf, io.count, io.offset);
+	if (count > buflen)
+		abort(); /* what _FORTIFY_SOURCE does: the program overflowed its buffer */
+	return read(fd, buf, count);
 }
-static ssize_t real_writev_thunk(void)
+
+AT_HOOK ssize_t pread(int fd, void *buf, size_t count, off_t offset)
 {
-	return real_writev(io.fd, io.iov, io.iovcnt);
+	struct iovec v = {buf, count};
+	struct io_call c = {AT_CALL_pread, fd, &v, 1, offset, 0};
+	return io_hook(&c, 0);
 }
-static ssize_t real_pwritev_thunk(void)
+ssize_t pread64(int fd, void *buf, size_t count, off_t offset) ALIAS(pread);
+
+AT_HOOK ssize_t __pread_chk(int fd, void *buf, size_t count, off_t offset, size_t buflen)
 {
-	return real_pwritev(io.fd, io.iov, io.iovcnt, io.offset);
+	if (count > buflen)
+		abort();
+	return pread(fd, buf, count, offset);
 }
-static ssize_t real_pwritev2_thunk(void)
+ssize_t __pread64_chk(int fd, void *buf, size_t count, off_t offset, size_t buflen)
+    ALIAS(__pread_chk);
+
+AT_HOOK ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
-	return real_pwritev2(io.fd, io.iov, io.iovcnt, io.offset, io.flags);
+	struct io_call c = {AT_CALL_readv, fd, iov, iovcnt, 0, 0};
+	return io_hook(&c, 0);
 }
+
+AT_HOOK ssize_t preadv(int fd, const struct iovec *iov, int iovcnt, off_t offset)
+{
+	struct io_call c = {AT_CALL_preadv, fd, iov, iovcnt, offset, 0};
+	return io_hook(&c, 0);
+}
+ssize_t preadv64(int fd, const struct iovec *iov, int iovcnt, off_t offset) ALIAS(preadv);
+
+AT_HOOK ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
+{
+	struct io_call c = {AT_CALL_preadv2, fd, iov, iovcnt, offset, flags};
+	return io_hook(&c, 0);
+}
+ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
+    ALIAS(preadv2);
 
 AT_HOOK ssize_t write(int fd, const void *buf, size_t count)
 {
 	struct iovec v = {(void *)buf, count};
-	io.fd = fd, io.buf = (void *)buf, io.count = count;
-	return write_hook(AT_CALL_write, fd, &v, 1, 0, real_write_thunk);
+	struct io_call c = {AT_CALL_write, fd, &v, 1, 0, 0};
+	return io_hook(&c, 1);
 }
 
 AT_HOOK ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset)
 {
 	struct iovec v = {(void *)buf, count};
-	io.fd = fd, io.buf = (void *)buf, io.count = count, io.offset = offset;
-	return write_hook(AT_CALL_pwrite, fd, &v, 1, (uint64_t)offset, real_pwrite_thunk);
+	struct io_call c = {AT_CALL_pwrite, fd, &v, 1, offset, 0};
+	return io_hook(&c, 1);
 }
 ssize_t pwrite64(int fd, const void *buf, size_t count, off_t offset) ALIAS(pwrite);
 
 AT_HOOK ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	io.fd = fd, io.iov = iov, io.iovcnt = iovcnt;
-	return write_hook(AT_CALL_writev, fd, iov, iovcnt, 0, real_writev_thunk);
+	struct io_call c = {AT_CALL_writev, fd, iov, iovcnt, 0, 0};
+	return io_hook(&c, 1);
 }
 
 AT_HOOK ssize_t pwritev(int fd, const struct iovec *iov, int iovcnt, off_t offset)
 {
-	io.fd = fd, io.iov = iov, io.iovcnt = iovcnt, io.offset = offset;
-	return write_hook(AT_CALL_pwritev, fd, iov, iovcnt, (uint64_t)offset, real_pwritev_thunk);
+	struct io_call c = {AT_CALL_pwritev, fd, iov, iovcnt, offset, 0};
+	return io_hook(&c, 1);
 }
 ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt, off_t offset) ALIAS(pwritev);
 
 AT_HOOK ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
 {
-	io.fd = fd, io.iov = iov, io.iovcnt = iovcnt, io.offset = offset, io.flags = flags;
-	return write_hook(AT_CALL_pwritev2, fd, iov, iovcnt, (uint64_t)offset, real_pwritev2_thunk);
+	struct io_call c = {AT_CALL_pwritev2, fd, iov, iovcnt, offset, flags};
+	return io_hook(&c, 1);
 }
 ssize_t pwritev64v2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
     ALIAS(pwritev2);
@@ -618,7 +547,7 @@ ssize_t pwritev64v2(int fd, const struct iovec *iov, int iovcnt, off_t offset, i
 #define STATUS_HOOK(name, fd, a0, a1, real_call)                                                   \
 	do {                                                                                       \
 		int kind_ = 0;                                                                     \
-		switch (fd_mode(fd, &kind_)) {                                                     \
+		switch (at_enter_fd(fd, &kind_)) {                                                 \
 		case AT_MODE_RECORD: {                                                             \
 			uint64_t t0_ = at_stamp();                                                 \
 			int r_ = real_call;                                                        \
@@ -720,12 +649,12 @@ AT_HOOK int ioctl(int fd, unsigned long req, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	int kind = 0;
-	switch (fd_mode(fd, &kind)) {
+	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		int r = real_ioctl(fd, req, arg);
 		int e = AT_ERR_IF(r < 0);
-		struct at_part part = {arg, r >= 0 && arg ? ioctl_out_size(req) : 0};
+		struct iovec part = AT_PART(arg, r >= 0 && arg ? ioctl_out_size(req) : 0);
 		at_record_parts(AT_CALL_ioctl, fd, r, e, req, 0, &part, 1, SIZE_MAX, t0);
 		RETURN_ERR(r, e);
 	}
@@ -745,12 +674,12 @@ AT_HOOK int ioctl(int fd, unsigned long req, ...)
 AT_HOOK int tcgetattr(int fd, struct termios *t)
 {
 	int kind = 0;
-	switch (fd_mode(fd, &kind)) {
+	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		int r = real_tcgetattr(fd, t);
 		int e = AT_ERR_IF(r < 0);
-		struct at_part part = {t, r == 0 ? sizeof *t : 0};
+		struct iovec part = AT_PART(t, r == 0 ? sizeof *t : 0);
 		at_record_parts(AT_CALL_tcgetattr, fd, r, e, 0, 0, &part, 1, SIZE_MAX, t0);
 		RETURN_ERR(r, e);
 	}
@@ -773,7 +702,7 @@ AT_HOOK int tcgetattr(int fd, struct termios *t)
 AT_HOOK void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
 	int kind = 0;
-	int m = (flags & MAP_ANONYMOUS) || fd < 0 ? AT_MODE_OFF : fd_mode(fd, &kind);
+	int m = (flags & MAP_ANONYMOUS) || fd < 0 ? AT_MODE_OFF : at_enter_fd(fd, &kind);
 	switch (m) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
@@ -788,7 +717,7 @@ AT_HOOK void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 			            ? (size_t)(st.st_size - offset)
 			            : len;
 		uint32_t head[2] = {(uint32_t)prot, (uint32_t)flags};
-		struct at_part parts[2] = {{head, sizeof head}, {p, avail}};
+		struct iovec parts[2] = {AT_PART(head, sizeof head), AT_PART(p, avail)};
 		at_record_parts(AT_CALL_mmap, fd, p == MAP_FAILED ? -1 : (int64_t)(uintptr_t)p, e,
 		                len, (uint64_t)offset, parts, 2, SIZE_MAX, t0);
 		RETURN_ERR(p, e);

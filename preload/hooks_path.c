@@ -48,11 +48,9 @@ static long path_hook(const struct path_call *c, long (*real)(const struct path_
 		size_t out = c->out_kind == OUT_STRUCT ? (r >= 0 ? c->out_len : 0)
 		             : c->out_kind == OUT_RET  ? (r > 0 ? (size_t)r : 0)
 		                                       : 0;
-		struct at_part parts[3] = {{c->p1, c->p1 ? strlen(c->p1) + 1 : 1},
-		                           {c->p2, c->p2 ? strlen(c->p2) + 1 : 0},
-		                           {c->out, out}};
-		if (!c->p1)
-			parts[0].p = "";
+		struct iovec parts[3] = {AT_PART(c->p1 ? c->p1 : "", c->p1 ? strlen(c->p1) + 1 : 1),
+		                         AT_PART(c->p2, c->p2 ? strlen(c->p2) + 1 : 0),
+		                         AT_PART(c->out, out)};
 		at_record_parts(c->call, c->dirfd, r, e, c->a0, c->a1, parts, 3, SIZE_MAX, t0);
 		if (e)
 			errno = e;
@@ -165,16 +163,13 @@ AT_HOOK int statx(int dirfd, const char *path, int flags, unsigned int mask, str
 /* fstat names a descriptor, not a path: it follows the descriptor rules. */
 AT_HOOK int fstat(int fd, struct stat *st)
 {
-	int m = at_enter();
-	int kind = m >= AT_MODE_RECORD ? at_fd_kind(fd) : 0;
-	if (m >= AT_MODE_RECORD && !kind)
-		m = AT_MODE_OFF;
-	switch (m) {
+	int kind = 0;
+	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		int r = real_fstat(fd, st);
 		int e = AT_ERR_IF(r < 0);
-		struct at_part part = {st, r == 0 ? sizeof *st : 0};
+		struct iovec part = AT_PART(st, r == 0 ? sizeof *st : 0);
 		at_record_parts(AT_CALL_fstat, fd, r, e, 0, 0, &part, 1, SIZE_MAX, t0);
 		if (e)
 			errno = e;
@@ -270,7 +265,7 @@ AT_HOOK char *getcwd(char *buf, size_t size)
 		char *r = real_getcwd(buf, size);
 		int e = r ? 0 : errno;
 		size_t n = r ? strlen(r) + 1 : 0;
-		struct at_part part = {r, n};
+		struct iovec part = AT_PART(r, n);
 		at_record_parts(AT_CALL_getcwd, -1, r ? (int64_t)n : -1, e, buf ? size : 0, 0,
 		                &part, 1, SIZE_MAX, t0);
 		if (e)
@@ -520,7 +515,7 @@ static int mktemp_hook(uint16_t call, char *tmpl, int flags, int suffix)
 		uint64_t t0 = at_stamp();
 		long r = real_mktemp_fn(&c);
 		int e = AT_ERR_IF(r < 0);
-		struct at_part part = {tmpl, r >= 0 ? n : 0};
+		struct iovec part = AT_PART(tmpl, r >= 0 ? n : 0);
 		if (r >= 0 && call != AT_CALL_mkdtemp)
 			at_fd_set((int)r, AT_FD_FILE);
 		at_record_parts(call, -1, r, e, c.a0, c.a1, &part, 1, SIZE_MAX, t0);

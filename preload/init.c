@@ -37,6 +37,7 @@ static void resolve_real(void)
 #include "agenttrace/calls.def"
 #undef AT_CALL
 	*(void **)&real_syscall = dlsym(RTLD_NEXT, "syscall");
+	*(void **)&real_vfork = dlsym(RTLD_NEXT, "vfork");
 }
 
 /* AGENTTRACE_RUN=record:<dir> or replay:<dir>. Both prefixes have the same length, and
@@ -67,6 +68,7 @@ static void after_fork_child(void)
 	 * in replay let it run live (process trees are not replayed yet). */
 	at_thread_id = 0;
 	at_proc.pid = at_sys_getpid();
+	at_vforked = 0; /* this process has made no vfork child yet */
 	if (at_proc.mode == AT_MODE_RECORD) {
 		if (at_proc.base)
 			at_sys_munmap(at_proc.base, at_proc.capacity);

@@ -235,12 +235,12 @@ static inline struct at_rawrec *reserve(const at_event *ev, uint64_t dur, uint32
 }
 
 void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
-                     const struct at_part *parts, int nparts, size_t limit, uint64_t t0)
+                     const struct iovec *parts, int nparts, size_t limit, uint64_t t0)
 {
 	uint64_t dur = at_stamp() - t0;
 	size_t len = 0;
 	for (int i = 0; i < nparts; i++)
-		len += parts[i].len;
+		len += parts[i].iov_len;
 	if (len > limit)
 		len = limit;
 	at_event ev = {.thread = at_thread(),
@@ -258,9 +258,9 @@ void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0,
 		return;
 	uint8_t *p = (uint8_t *)r + at_rawrec_bytes(0, at_rawrec_has_ext(&ev));
 	for (int i = 0; i < nparts && len; i++) {
-		size_t n = parts[i].len < len ? parts[i].len : len;
+		size_t n = parts[i].iov_len < len ? parts[i].iov_len : len;
 		if (n)
-			memcpy(p, parts[i].p, n);
+			memcpy(p, parts[i].iov_base, n);
 		p += n;
 		len -= n;
 	}

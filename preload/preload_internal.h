@@ -57,6 +57,10 @@ extern AT_TLS uint32_t at_thread_id; /* thread number + 1; 0 = not assigned yet 
 #include "agenttrace/calls.def"
 #undef AT_CALL
 extern long (*real_syscall)(long nr, ...);
+extern void *real_vfork;
+/* Set once the process has made a vfork child (preload/files.c): from then on, calls that
+ * change process state check whether they run in such a child, which shares our memory. */
+extern int at_vforked;
 
 /* Runs initialisation if needed; returns the mode this call runs in. */
 int at_init(void);
@@ -93,14 +97,11 @@ static inline uint64_t at_stamp(void)
 /* Appends one event for the current thread; a failure stops recording, never the program. */
 void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
                const void *payload, size_t len, uint64_t t0);
-/* The same, for a call on descriptor `fd` (-1: none) whose payload is gathered from parts:
- * at most `limit` bytes of them in all. */
-struct at_part {
-	const void *p;
-	size_t len;
-};
+/* The same, for a call on descriptor `fd` (-1: none) whose payload is gathered from parts
+ * (iovecs, so a readv's own vector serves): at most `limit` bytes of them in all. */
+#define AT_PART(p, n) ((struct iovec){(void *)(uintptr_t)(p), (n)})
 void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
-                     const struct at_part *parts, int nparts, size_t limit, uint64_t t0);
+                     const struct iovec *parts, int nparts, size_t limit, uint64_t t0);
 /* errno after a call that failed, by the call's convention; 0 when it succeeded. */
 #define AT_ERR_IF(failed) ((failed) ? errno : 0)
 
@@ -122,7 +123,7 @@ void at_replay_check_paths(const struct at_rawrec *ev, const char *p1, const cha
 const uint8_t *at_replay_result(const struct at_rawrec *ev, uint32_t *len);
 /* Checks the bytes a write was given against the recorded ones: the first `count` bytes of
  * the parts (count = what the recording wrote). */
-void at_replay_check_data(const struct at_rawrec *ev, const struct at_part *parts, int nparts,
+void at_replay_check_data(const struct at_rawrec *ev, const struct iovec *parts, int nparts,
                           size_t count);
 /* Stops the replay with a report: something the recording cannot serve. */
 __attribute__((noreturn)) void at_replay_refuse(const struct at_rawrec *ev, const char *detail);
@@ -145,6 +146,16 @@ static inline int at_fd_kind(int fd)
 	                                   : AT_FD_NONE;
 }
 void at_fd_set(int fd, int kind);
+/* at_enter for a call on `fd`: record or replay only for descriptors the hooks know,
+ * whose kind it sets; the rest pass through. */
+static inline int at_enter_fd(int fd, int *kind)
+{
+	int m = at_enter();
+	if (m < AT_MODE_RECORD)
+		return m;
+	*kind = at_fd_kind(fd);
+	return *kind ? m : AT_MODE_OFF;
+}
 void at_files_init(void);
 /* The kind a newly opened path gets. */
 int at_fd_kind_for_path(const char *path, int flags);

@@ -65,42 +65,26 @@ static void *buf_grow(struct buf *b, size_t n)
 }
 
 /* Layout: header | cursor[nthreads] | entry[nevents] | records (rawlog.h). */
-/* Puts a blob's content back in place of the reference a sealed event holds. *content is
- * the caller's to free. */
+/* at_blob_ref_resolve, with a problem report that names the blob store. */
 static int resolve_blob(const char *home, at_event *ev, void **content, struct at_trace_problem *pb)
 {
 	at_blob_id id;
-	uint32_t want;
-	size_t len;
-	if (ev->len != AT_BLOB_REF_LEN)
-		return AT_ECORRUPT;
-	memcpy(id.b, ev->payload, AT_BLOB_ID_LEN);
-	memcpy(&want, ev->payload + AT_BLOB_ID_LEN, 4);
-	int rc = home ? at_blob_get(home, &id, content, &len) : AT_EIO;
-	if (!rc && len != want) {
-		free(*content);
-		rc = AT_ECORRUPT;
+	memset(&id, 0, sizeof id);
+	int rc = home ? at_blob_ref_resolve(home, ev, content, &id) : AT_EIO;
+	if (!rc)
+		return 0;
+	int missing = rc == AT_EIO && errno == ENOENT;
+	char hex[2 * AT_BLOB_ID_LEN + 1];
+	at_blob_hex(&id, hex);
+	if (pb) {
+		pb->code = rc == AT_ENOMEM ? rc : AT_ECORRUPT;
+		pb->chunk = -1;
+		snprintf(
+		    pb->what, sizeof pb->what,
+		    "step %" PRIu64 " reads content %.16s... that the blob store %s (%s/blobs)",
+		    ev->seq, hex, missing ? "does not have" : "holds damaged", home ? home : "?");
 	}
-	if (rc) {
-		char hex[2 * AT_BLOB_ID_LEN + 1];
-		at_blob_hex(&id, hex);
-		if (pb) {
-			pb->code = rc == AT_ENOMEM ? rc : AT_ECORRUPT;
-			pb->chunk = -1;
-			snprintf(pb->what, sizeof pb->what,
-			         "step %" PRIu64 " reads content %.16s... that the blob store %s "
-			         "(%s/blobs)",
-			         ev->seq, hex,
-			         rc == AT_EIO && errno == ENOENT ? "does not have"
-			                                         : "holds damaged",
-			         home ? home : "?");
-		}
-		return rc == AT_ENOMEM ? rc : AT_ECORRUPT;
-	}
-	ev->payload = *content;
-	ev->len = want;
-	ev->flags &= (uint16_t)~AT_EVF_BLOB;
-	return 0;
+	return rc == AT_ENOMEM ? rc : AT_ECORRUPT;
 }
 
 int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *run_dir,

@@ -160,22 +160,15 @@ static uint64_t step_of(const struct at_rawrec *ev)
 	return lo < at_proc.hdr->nevents ? e[lo].seq : 0;
 }
 
-static int32_t rec_fd(const struct at_rawrec *r)
-{
-	struct at_rawrec_ext x = {0, -1};
-	if (r->flags & AT_RAWREC_EXT)
-		memcpy(&x, r + 1, sizeof x);
-	return x.fd;
-}
-
 __attribute__((noreturn)) static void diverge_detail(const struct at_rawrec *ev, const char *detail)
 {
-	diverge_at("mismatch", step_of(ev), ev, ev->call, rec_fd(ev), ev->arg0, ev->arg1, detail);
+	diverge_at("mismatch", step_of(ev), ev, ev->call, at_rawrec_fd(ev), ev->arg0, ev->arg1,
+	           detail);
 }
 
 void at_replay_refuse(const struct at_rawrec *ev, const char *detail)
 {
-	diverge_at("unsupported", step_of(ev), ev, ev->call, rec_fd(ev), ev->arg0, ev->arg1,
+	diverge_at("unsupported", step_of(ev), ev, ev->call, at_rawrec_fd(ev), ev->arg0, ev->arg1,
 	           detail);
 }
 
@@ -227,7 +220,7 @@ const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, 
 	} while (
 	    !__atomic_compare_exchange_n(cur, &c, e->next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 	const struct at_rawrec *ev = (const struct at_rawrec *)(at_proc.base + e->offset);
-	if (ev->call != call || ev->arg0 != arg0 || ev->arg1 != arg1 || rec_fd(ev) != fd)
+	if (ev->call != call || ev->arg0 != arg0 || ev->arg1 != arg1 || at_rawrec_fd(ev) != fd)
 		diverge("mismatch", e, call, fd, arg0, arg1);
 	return ev;
 }
@@ -291,7 +284,7 @@ static size_t quote(char *out, size_t cap, const uint8_t *p, size_t n)
 	return k;
 }
 
-void at_replay_check_data(const struct at_rawrec *ev, const struct at_part *parts, int nparts,
+void at_replay_check_data(const struct at_rawrec *ev, const struct iovec *parts, int nparts,
                           size_t count)
 {
 	uint32_t len;
@@ -300,8 +293,8 @@ void at_replay_check_data(const struct at_rawrec *ev, const struct at_part *part
 	if (count > len)
 		count = len;
 	for (int i = 0; i < nparts && at < count; i++) {
-		const uint8_t *got = parts[i].p;
-		size_t n = parts[i].len < count - at ? parts[i].len : count - at;
+		const uint8_t *got = parts[i].iov_base;
+		size_t n = parts[i].iov_len < count - at ? parts[i].iov_len : count - at;
 		for (size_t j = 0; j < n; j++) {
 			if (got[j] == want[at + j])
 				continue;
@@ -314,7 +307,7 @@ void at_replay_check_data(const struct at_rawrec *ev, const struct at_part *part
 			size_t gfrom = j > 40 ? j - 40 : 0, gn = n - gfrom < 80 ? n - gfrom : 80;
 			quote(g, sizeof g, got + gfrom, gn);
 			static const char *const names[] = {" (stdin)", " (stdout)", " (stderr)"};
-			int fd = rec_fd(ev);
+			int fd = at_rawrec_fd(ev);
 			snprintf(
 			    detail, sizeof detail,
 			    "bytes written to fd %d%s differ at byte %zu: recorded \"%s\", the "

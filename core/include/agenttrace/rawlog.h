@@ -159,6 +159,15 @@ static inline int32_t at_rawrec_err(const struct at_rawrec *r)
 	return x.err;
 }
 
+/* The descriptor as recorded (-1: none). */
+static inline int32_t at_rawrec_fd(const struct at_rawrec *r)
+{
+	struct at_rawrec_ext x = {0, -1};
+	if (r->flags & AT_RAWREC_EXT)
+		__builtin_memcpy(&x, r + 1, sizeof x);
+	return x.fd;
+}
+
 static inline void at_rawrec_commit(struct at_rawrec *r, uint32_t size)
 {
 	__atomic_store_n(&r->commit, at_rawrec_commit_word(size), __ATOMIC_RELEASE);

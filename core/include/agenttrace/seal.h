@@ -30,6 +30,13 @@ struct at_seal_stats {
 #define AT_BLOB_MIN     4096
 #define AT_BLOB_REF_LEN 36
 
+/* Puts a blob's content back in place of the reference a sealed event holds (AT_EVF_BLOB).
+ * *id gets the blob's id; *content is the caller's to free (NULL on failure, when the
+ * event is left as it was). 0, or at_blob_get's error, or AT_ECORRUPT for a malformed
+ * reference or content of another length. */
+struct at_blob_id;
+int at_blob_ref_resolve(const char *home, at_event *ev, void **content, struct at_blob_id *id);
+
 /* Seals every raw log in `run_dir` into `trace_path`: the root process (pid `root_pid`)
  * first, then the others in the order they started. Large read payloads go to the blob
  * store of the agenttrace home `home` (NULL: none, everything stays in the trace). Adds
