@@ -13,8 +13,9 @@
 #     header, metadata, index and trailer) and the whole file.
 #  3. A file-heavy program. files_workload reads 2,000 small files and writes 200; each
 #     round runs it bare, under `agenttrace record` into a store that already holds its
-#     files' content, under `agenttrace replay` of that recording, and under `agenttrace
-#     record` into a fresh store (every blob new). Medians of the wall times, the
+#     files' content (also without the helper threads, AGENTTRACE_HELPERS=0, and with the
+#     raw logs on the disk, AGENTTRACE_RUNTIME_DIR), under `agenttrace replay` of that
+#     recording, and under `agenttrace record` into a fresh store (every blob new). Medians of the wall times, the
 #     program's own time, and the ratios to the bare run (target: record at most 1.3x).
 #  4. Store size: bench/store_size.sh records a small Python script once, then nine more
 #     times, and compares the store's size (target: ten take less than twice one).
@@ -270,11 +271,13 @@ fresh_outputs() {
 	fi
 }
 
-# record_files HOME NAME: `agenttrace record` of the run mode into HOME; prints the
-# workload's output.
+# record_files HOME NAME [VAR=VALUE...]: `agenttrace record` of the run mode into HOME, with
+# those variables set; prints the workload's output.
 record_files() {
+	local home=$1 name=$2
+	shift 2
 	fresh_outputs
-	AGENTTRACE_HOME=$1 "$AT" record --name "$2" -- "$FILES_WORKLOAD" run "$FILES_DIR" \
+	env AGENTTRACE_HOME="$home" "$@" "$AT" record --name "$name" -- "$FILES_WORKLOAD" run "$FILES_DIR" \
 		2>"$WORK/record.err" || {
 		cat "$WORK/record.err" >&2
 		die "agenttrace record -- files_workload run failed"
@@ -330,6 +333,19 @@ files_round() {
 	[ -n "$id" ] || die "no trace after recording files_workload"
 	facts[record]=$(trace_facts "$FILES_HOME" "$id")
 
+	# The same, without the helper threads (AGENTTRACE_HELPERS=0: no allocating ahead, no
+	# sealing along), and with the raw logs on the disk instead of a tmpfs.
+	for mode in record_alone record_disk; do
+		local -a vars=(AGENTTRACE_HELPERS=0)
+		[ "$mode" = record_disk ] && vars=(AGENTTRACE_RUNTIME_DIR="$WORK/run-on-disk")
+		t0=$(date +%s%N)
+		out=$(record_files "$FILES_HOME" "files-$mode-$round" "${vars[@]}")
+		t1=$(date +%s%N)
+		wall[$mode]=$((t1 - t0))
+		loop[$mode]="$(field total_ns "$out") $(field read_ns "$out")"
+		facts[$mode]=$(trace_facts "$FILES_HOME" "$(AGENTTRACE_HOME=$FILES_HOME "$AT" list -q | head -n 1)")
+	done
+
 	t0=$(date +%s%N)
 	out=$(AGENTTRACE_HOME=$FILES_HOME "$AT" replay "$id" 2>"$WORK/replay.err") || {
 		cat "$WORK/replay.err" >&2
@@ -353,7 +369,7 @@ files_round() {
 	facts[record_cold]=$(trace_facts "$cold" "$id")
 
 	if [ "$round" -gt 0 ]; then
-		for mode in plain record replay record_cold; do
+		for mode in plain record record_alone record_disk replay record_cold; do
 			printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "${wall[$mode]}" \
 				"${loop[$mode]// /$'\t'}" "${facts[$mode]// /$'\t'}" >>"$FILES_SAMPLES"
 		done
@@ -496,12 +512,16 @@ if "files" in sections:
     print("the user waits for. *program*: the program from spawn to exit")
     print("(\`end_ns - start_ns\` in the trace), so wall - program is agenttrace's start-up and the")
     print("sealing. *loop*: the workload's own timed work. Each round runs the modes in this order.")
-    print("The workload's files are on $files_fs ($FILES_TMPDIR), the stores on $fs.")
+    print("The workload's files are on $files_fs ($FILES_TMPDIR), the stores on $fs, the raw logs")
+    print("where agenttrace puts them by default (a tmpfs: /dev/shm) but in the *raw logs on $fs* row.")
+    print("*HELPERS=0* turns off the threads that allocate the logs ahead and seal along.")
     print()
     print("| mode | wall | wall / plain | program | program / plain | wall - program | loop | loop / plain |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     ratios = {}
     for mode, label in (("plain", "plain"), ("record", "record, blobs already stored"),
+                        ("record_alone", "the same, AGENTTRACE_HELPERS=0"),
+                        ("record_disk", "the same, raw logs on $fs"),
                         ("replay", "replay of that recording"),
                         ("record_cold", "record, fresh store")):
         wall, loop = ms(mode, "wall_ns"), ms(mode, "loop_ns")
@@ -525,6 +545,8 @@ if "files" in sections:
     def per_round(mode, key="wall_ns"):
         return [int(m[mode][key]) / int(m["plain"]["wall_ns"]) for m in by_round.values()]
     for mode, label in (("record", "record, blobs already stored"),
+                        ("record_alone", "the same, AGENTTRACE_HELPERS=0"),
+                        ("record_disk", "the same, raw logs on $fs"),
                         ("record_cold", "record, fresh store"), ("replay", "replay")):
         line = f"- {label}: {cell(per_round(mode), 2)}"
         if mode.startswith("record"):

@@ -100,6 +100,9 @@ struct cli_spawn {
 	const char *cwd;   /* NULL: stay here */
 	const char *run_dir;
 	const char *mode; /* "record" or "replay" */
+	int prefault;     /* record: allocate the raw logs ahead of the program (prefault.c) */
+	struct at_sealer *sealer; /* record: seal along while the program runs (live_seal.c) */
+	uint64_t *end_ns;         /* when given: set to cli_now_ns() as the program ends */
 };
 /* Starts the program with the preload and ASLR off; waits for it while forwarding
  * SIGTERM/SIGHUP and ignoring SIGINT/SIGQUIT (which reach it from the terminal).

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agenttrace/errors.h"
+#include "agenttrace/seal.h"
 #include "cli.h"
 #include "finish.h"
 
@@ -133,20 +134,33 @@ int cmd_record(int argc, char **argv)
 
 	int status;
 	pid_t pid;
+	uint64_t end_ns = 0;
+	/* "0" turns off the threads that help while the program runs, for benchmarks. */
+	const char *helpers = getenv("AGENTTRACE_HELPERS");
+	int help = !(helpers && !strcmp(helpers, "0"));
+	char trace_path[4096];
+	at_sealer *sealer = NULL;
+	at_store_path(s, id, AT_TRACE_FILE, trace_path, sizeof trace_path);
+	if (help && at_sealer_begin(at_store_home(s), trace_path, &sealer))
+		sealer = NULL; /* sealed at the end instead, which will say what is wrong */
 	struct cli_spawn sp = {.path = prog.path,
 	                       .argv = argv + i,
 	                       .envp = environ,
 	                       .run_dir = run_dir,
-	                       .mode = "record"};
+	                       .mode = "record",
+	                       .prefault = help,
+	                       .sealer = sealer,
+	                       .end_ns = &end_ns};
 	rc = spawn_run(&sp, &status, &pid);
 	if (rc) { /* it never ran: there is nothing to keep */
+		at_sealer_abort(sealer);
 		at_store_remove(s, id);
 		at_store_remove_run(s, run_dir);
 		json_decref(meta);
 		at_store_close(s);
 		return rc;
 	}
-	json_object_set_new(meta, "end_ns", json_integer((json_int_t)cli_now_ns()));
+	json_object_set_new(meta, "end_ns", json_integer((json_int_t)end_ns));
 	json_object_set_new(meta, "root_pid", json_integer(pid));
 	if (WIFSIGNALED(status))
 		json_object_set_new(meta, "exit",
@@ -155,7 +169,7 @@ int cmd_record(int argc, char **argv)
 	else
 		json_object_set_new(meta, "exit", json_pack("{s:i}", "code", WEXITSTATUS(status)));
 
-	rc = finish_recording(s, id, run_dir, meta);
+	rc = finish_recording(s, id, run_dir, meta, sealer);
 	int program_status = cli_status_of(meta);
 	json_decref(meta);
 	at_store_close(s);

@@ -54,7 +54,7 @@ int cmd_seal(int argc, char **argv)
 			                     "end_ns")) /* agenttrace died before the program */
 				json_object_set_new(meta, "end_ns",
 				                    json_integer((json_int_t)cli_now_ns()));
-			rc = finish_recording(s, id, run, meta);
+			rc = finish_recording(s, id, run, meta, NULL);
 		}
 		json_decref(p);
 	}

@@ -27,7 +27,8 @@ int write_pending(at_store *s, const char *id, const char *run_dir, json_t *meta
 	return rc;
 }
 
-int finish_recording(at_store *s, const char *id, const char *run_dir, json_t *meta)
+int finish_recording(at_store *s, const char *id, const char *run_dir, json_t *meta,
+                     at_sealer *sealer)
 {
 	char path[4096], pending[4096];
 	struct at_seal_stats st;
@@ -36,7 +37,8 @@ int finish_recording(at_store *s, const char *id, const char *run_dir, json_t *m
 	at_store_path(s, id, AT_PENDING_FILE, pending, sizeof pending);
 	int root_pid = (int)json_integer_value(json_object_get(meta, "root_pid"));
 
-	int rc = at_seal(run_dir, root_pid, at_store_home(s), meta, path, &st, &pb);
+	int rc = sealer ? at_sealer_finish(sealer, run_dir, root_pid, meta, &st, &pb)
+	                : at_seal(run_dir, root_pid, at_store_home(s), meta, path, &st, &pb);
 	if (rc) {
 		write_pending(s, id, run_dir, meta); /* now with the exit status */
 		if (rc == AT_ENOSPC)

@@ -16,6 +16,8 @@
 
 #include "agenttrace/replay.h"
 #include "cli.h"
+#include "live_seal.h"
+#include "prefault.h"
 
 #ifndef AT_LIBDIR
 #define AT_LIBDIR "lib"
@@ -259,6 +261,8 @@ static char **child_env(char *const *envp, const char *preload, const char *run)
 	return env;
 }
 
+#define RUN_VAR_WIDTH 256 /* under the preload's 512-byte limit */
+
 static volatile pid_t forward_to;
 
 static void forward_signal(int sig)
@@ -278,7 +282,14 @@ int spawn_run(const struct cli_spawn *sp, int *wait_status, pid_t *pid_out)
 	int rc = spawn_preload_path(preload, sizeof preload);
 	if (rc)
 		return rc;
-	snprintf(run, sizeof run, "AGENTTRACE_RUN=%s:%s", sp->mode, sp->run_dir);
+	/* The run directory, padded with slashes to a fixed width: the environment, and with
+	 * it the initial stack, keeps its size between record and replay even when their
+	 * scratch directories are in different places (store.c). */
+	int n = snprintf(run, sizeof run, "AGENTTRACE_RUN=%s:%s", sp->mode, sp->run_dir);
+	while (n > 0 && n < RUN_VAR_WIDTH)
+		run[n++] = '/';
+	if (n > 0 && (size_t)n < sizeof run)
+		run[n] = '\0';
 	char **env = child_env(sp->envp, preload, run);
 	int pipefd[2];
 	if (!env || pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -308,6 +319,8 @@ int spawn_run(const struct cli_spawn *sp, int *wait_status, pid_t *pid_out)
 		_exit(127);
 	}
 	close(pipefd[1]);
+	struct prefault *pf = sp->prefault ? prefault_start(sp->run_dir) : NULL;
+	struct live_seal *ls = sp->sealer ? live_seal_start(sp->sealer, sp->run_dir, pid) : NULL;
 
 	struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
 	struct sigaction old_int, old_quit, old_term, old_hup;
@@ -326,6 +339,10 @@ int spawn_run(const struct cli_spawn *sp, int *wait_status, pid_t *pid_out)
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (sp->end_ns)
+		*sp->end_ns = cli_now_ns(); /* before the helpers finish their work */
+	prefault_stop(pf);
+	live_seal_stop(ls);
 	forward_to = 0;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);

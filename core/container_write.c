@@ -16,7 +16,7 @@
 
 /* zstd level 3: level 9 made traces 3% smaller and sealing a read-heavy recording several
  * times slower (bench/) */
-#define DEFAULT_LEVEL 3
+#define DEFAULT_LEVEL 1
 
 struct at_trace_writer {
 	int fd;
@@ -194,6 +194,10 @@ static int flush_chunk(at_trace_writer *w)
 		rc = write_all(w, w->zbuf, z);
 	if (rc)
 		return rc;
+	/* Start writing the chunk back now, without waiting: the fsync at the end then has
+	 * little left to do, which matters when chunks were written while the program ran. */
+	sync_file_range(w->fd, (off_t)c->offset, (off_t)(w->offset - c->offset),
+	                SYNC_FILE_RANGE_WRITE);
 	w->nchunks++;
 	w->raw_len = 0;
 	w->chunk_events = 0;

@@ -13,7 +13,28 @@
 
 #include "agenttrace/errors.h"
 
-int at_rawlog_open(const char *path, at_rawlog_view *view)
+/* The readable end: the writers' tail, but never past the bytes backed by the file. A live
+ * view maps more than the file holds, so the file's size bounds it too: a damaged header
+ * must not make the reader touch pages past the end (SIGBUS). */
+static uint64_t view_end(const at_rawlog_view *view)
+{
+	const struct at_rawlog_header *h = (const void *)view->base;
+	uint64_t end = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+	uint64_t allocated = __atomic_load_n(&h->allocated, __ATOMIC_ACQUIRE);
+	if (!(h->flags & AT_RAWLOG_REPLAY) && allocated < end)
+		end = allocated;
+	if (end > view->size)
+		end = view->size;
+	struct stat st;
+	if (view->live) {
+		uint64_t file = fstat(view->live_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+		if (file < end)
+			end = file;
+	}
+	return end < view->off ? view->off : end;
+}
+
+static int open_view(const char *path, at_rawlog_view *view, int live)
 {
 	memset(view, 0, sizeof *view);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -28,12 +49,27 @@ int at_rawlog_open(const char *path, at_rawlog_view *view)
 		close(fd);
 		return AT_ETRUNCATED;
 	}
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
+	/* A live log grows: map address space for all it may become (only the part below
+	 * `allocated`, which the file always holds, is ever read). */
+	static const uint64_t live_sizes[] = {64ull << 30, 8ull << 30, 1ull << 30};
+	void *p = MAP_FAILED;
+	for (size_t i = 0; live && p == MAP_FAILED && i < sizeof live_sizes / sizeof *live_sizes;
+	     i++)
+		if ((p = mmap(NULL, live_sizes[i], PROT_READ, MAP_SHARED | MAP_NORESERVE, fd, 0)) !=
+		    MAP_FAILED)
+			view->size = live_sizes[i];
+	if (!live &&
+	    (p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0)) != MAP_FAILED)
+		view->size = (uint64_t)st.st_size;
+	if (p != MAP_FAILED && live) {
+		view->live = 1;
+		view->live_fd = fd;
+	} else {
+		close(fd);
+	}
 	if (p == MAP_FAILED)
 		return AT_EIO;
 	view->base = p;
-	view->size = (uint64_t)st.st_size;
 
 	const struct at_rawlog_header *h = p;
 	if (memcmp(h->magic, AT_RAWLOG_MAGIC, 8) != 0) {
@@ -44,24 +80,37 @@ int at_rawlog_open(const char *path, at_rawlog_view *view)
 		at_rawlog_close(view);
 		return AT_EVERSION;
 	}
-	if (h->header_size < sizeof *h || h->header_size % 8 || h->header_size > view->size) {
+	if (h->header_size < sizeof *h || h->header_size % 8 ||
+	    h->header_size > (uint64_t)st.st_size) {
 		at_rawlog_close(view);
 		return AT_ECORRUPT;
 	}
-	uint64_t end = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
-	if (!(h->flags & AT_RAWLOG_REPLAY) && h->allocated < end)
-		end = h->allocated;
-	if (end > view->size)
-		end = view->size;
 	view->off = h->header_size;
-	view->end = end < view->off ? view->off : end;
+	view->end = view_end(view);
 	return 0;
+}
+
+int at_rawlog_open(const char *path, at_rawlog_view *view)
+{
+	return open_view(path, view, 0);
+}
+
+int at_rawlog_open_live(const char *path, at_rawlog_view *view)
+{
+	return open_view(path, view, 1);
+}
+
+void at_rawlog_refresh(at_rawlog_view *view)
+{
+	view->end = view_end(view);
 }
 
 void at_rawlog_close(at_rawlog_view *view)
 {
 	if (view->base)
 		munmap((void *)view->base, view->size);
+	if (view->live)
+		close(view->live_fd);
 	memset(view, 0, sizeof *view);
 }
 
@@ -101,6 +150,16 @@ static int record_ok(const at_rawlog_view *v, uint64_t off)
 	    at_rawrec_stride(size) > v->end - off)
 		return 0;
 	return !(r->flags & AT_RAWREC_EXT) || size >= at_rawrec_bytes(0, 1);
+}
+
+int at_rawlog_next_live(at_rawlog_view *v, at_event *ev)
+{
+	if (v->off >= v->end || !record_ok(v, v->off))
+		return 0;
+	const struct at_rawrec *r = (const void *)(v->base + v->off);
+	at_rawrec_to_event(r, ev);
+	v->off += at_rawrec_stride(r->size);
+	return 1;
 }
 
 int at_rawlog_next(at_rawlog_view *v, at_event *ev)

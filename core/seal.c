@@ -172,53 +172,91 @@ static int to_blob(const char *home, at_event *ev, uint8_t ref[AT_BLOB_REF_LEN],
 	return 0;
 }
 
-static int seal_stream(at_trace_writer *w, struct log_entry *le, json_t *calls, const char *home,
-                       json_t *blobs, struct at_seal_stats *st)
+struct at_sealer {
+	char *home; /* NULL: no blob store */
+	char *path, *tmp;
+	at_trace_writer *w;
+	json_t *calls, *blobs;
+	struct at_seal_stats st;
+	int failed;      /* the live part failed: at_sealer_finish starts over */
+	int wrote_blobs; /* before starting over: the blob store needs syncing all the same */
+
+	/* The root process's log, sealed while the program runs (at_sealer_pump). */
+	struct log_entry live;
+	int live_open;
+	double scale; /* ns per raw duration unit of the stream being sealed */
+	uint64_t seq; /* its next event number */
+};
+
+static int stream_begin(at_sealer *s, struct log_entry *le)
 {
 	const struct at_rawlog_header *h = at_rawlog_header(&le->view);
-	double scale = h->flags & AT_RAWLOG_TSC ? ns_per_tick(h) : 1.0;
+	s->scale = h->flags & AT_RAWLOG_TSC ? ns_per_tick(h) : 1.0;
+	s->seq = 0;
 	struct at_stream_info info = {
 	    .pid = h->pid, .ppid = h->ppid, .images = h->images, .start_ns = h->start_ns};
 	if (le->root)
 		info.flags |= AT_STREAM_ROOT;
-	if (h->flags & AT_RAWLOG_INCOMPLETE)
-		info.flags |= AT_STREAM_INCOMPLETE;
-	if (h->flags & AT_RAWLOG_NOSPACE)
-		info.flags |= AT_STREAM_NOSPACE;
-	if (h->flags & AT_RAWLOG_OVERFLOW)
-		info.flags |= AT_STREAM_OVERFLOW;
-	int rc = at_trace_writer_begin_stream(w, &info);
-	if (rc < 0)
-		return rc;
-	st->exclude_hits |= h->exclude_hits;
+	int rc = at_trace_writer_begin_stream(s->w, &info);
+	return rc < 0 ? rc : 0;
+}
+
+/* Seals the stream's next records: all of them, or only those committed so far (live). */
+static int stream_events(at_sealer *s, struct log_entry *le, int live)
+{
 	at_event ev;
-	uint64_t seq = 0;
 	uint8_t ref[AT_BLOB_REF_LEN];
-	while (at_rawlog_next(&le->view, &ev) == 1) {
-		ev.seq = seq++; /* the log order is the process's order of events */
-		ev.dur_ns = (uint64_t)((double)ev.dur_ns * scale + 0.5);
+	struct at_seal_stats *st = &s->st;
+	int rc;
+	while ((live ? at_rawlog_next_live(&le->view, &ev) : at_rawlog_next(&le->view, &ev)) == 1) {
+		ev.seq = s->seq++; /* the log order is the process's order of events */
+		ev.dur_ns = (uint64_t)((double)ev.dur_ns * s->scale + 0.5);
 		uint32_t len = ev.len;
-		if (home && ev.len >= AT_BLOB_MIN && content_call(ev.call) &&
-		    (rc = to_blob(home, &ev, ref, blobs, st)) < 0)
+		if (s->home && ev.len >= AT_BLOB_MIN && content_call(ev.call) &&
+		    (rc = to_blob(s->home, &ev, ref, s->blobs, st)) < 0)
 			return rc;
-		if ((rc = at_trace_writer_append(w, &ev)) < 0)
+		if ((rc = at_trace_writer_append(s->w, &ev)) < 0)
 			return rc;
 		const struct at_call_info *ci = at_call_info(ev.call);
 		if (ci) {
 			st->family[ci->family]++;
-			json_t *c = json_object_get(calls, ci->name);
-			json_object_set_new(calls, ci->name,
+			json_t *c = json_object_get(s->calls, ci->name);
+			json_object_set_new(s->calls, ci->name,
 			                    json_integer(c ? json_integer_value(c) + 1 : 1));
 		}
 		st->events++;
 		st->payload_bytes += len;
 	}
-	struct at_stream_info *s = at_trace_writer_stream(w);
-	s->torn = le->view.torn;
-	st->torn += le->view.torn;
-	if (s->flags & AT_STREAM_INCOMPLETE)
-		st->incomplete++;
 	return 0;
+}
+
+/* What the header says once the writers are gone: how the recording ended. */
+static void stream_end(at_sealer *s, struct log_entry *le)
+{
+	const struct at_rawlog_header *h = at_rawlog_header(&le->view);
+	struct at_stream_info *si = at_trace_writer_stream(s->w);
+	if (h->flags & AT_RAWLOG_INCOMPLETE)
+		si->flags |= AT_STREAM_INCOMPLETE;
+	if (h->flags & AT_RAWLOG_NOSPACE)
+		si->flags |= AT_STREAM_NOSPACE;
+	if (h->flags & AT_RAWLOG_OVERFLOW)
+		si->flags |= AT_STREAM_OVERFLOW;
+	si->images = h->images;
+	si->torn = le->view.torn;
+	s->st.torn += le->view.torn;
+	s->st.exclude_hits |= h->exclude_hits;
+	if (si->flags & AT_STREAM_INCOMPLETE)
+		s->st.incomplete++;
+}
+
+static int seal_stream(at_sealer *s, struct log_entry *le)
+{
+	int rc = stream_begin(s, le);
+	if (!rc)
+		rc = stream_events(s, le, 0);
+	if (!rc)
+		stream_end(s, le);
+	return rc;
 }
 
 /* The blob store's writes reach the disk before the trace that names them is renamed into
@@ -234,93 +272,238 @@ static void sync_blobs(const char *home)
 	}
 }
 
-int at_seal(const char *run_dir, int root_pid, const char *home, json_t *meta,
-            const char *trace_path, struct at_seal_stats *st, struct at_trace_problem *pb)
+static int writer_open(at_sealer *s)
+{
+	unlink(s->tmp); /* left by an earlier seal that was interrupted, or our live part */
+	s->calls = json_object();
+	s->blobs = json_object();
+	memset(&s->st, 0, sizeof s->st);
+	if (!s->calls || !s->blobs)
+		return AT_ENOMEM;
+	return at_trace_writer_create(s->tmp, 0, &s->w);
+}
+
+static void writer_drop(at_sealer *s)
+{
+	if (s->st.blobs_written)
+		s->wrote_blobs = 1;
+	at_trace_writer_abort(s->w); /* removes the temporary file */
+	s->w = NULL;
+	json_decref(s->calls);
+	json_decref(s->blobs);
+	s->calls = s->blobs = NULL;
+	if (s->live_open)
+		at_rawlog_close(&s->live.view);
+	s->live_open = 0;
+}
+
+int at_sealer_begin(const char *home, const char *trace_path, at_sealer **out)
+{
+	*out = NULL;
+	at_sealer *s = calloc(1, sizeof *s);
+	if (!s)
+		return AT_ENOMEM;
+	if ((home && !(s->home = strdup(home))) || !(s->path = strdup(trace_path)) ||
+	    asprintf(&s->tmp, "%s.tmp", trace_path) < 0) {
+		s->tmp = NULL;
+		at_sealer_abort(s);
+		return AT_ENOMEM;
+	}
+	int rc = writer_open(s);
+	if (rc) {
+		at_sealer_abort(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* The root process's log, once its TSC pairing is old enough to convert durations: the
+ * tick rate is measured over the log's life so far, and 5 ms of it already pins the rate
+ * to about 1e-5. */
+#define LIVE_MIN_AGE_NS 5000000u
+
+static int open_live(at_sealer *s, const char *run_dir, int root_pid)
+{
+	char prefix[32];
+	int n = snprintf(prefix, sizeof prefix, "proc-%d-", root_pid);
+	DIR *d = opendir(run_dir);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while (!s->live_open && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (strncmp(e->d_name, prefix, (size_t)n) || len < 4 ||
+		    strcmp(e->d_name + len - 4, ".log"))
+			continue;
+		struct log_entry *le = &s->live;
+		snprintf(le->path, sizeof le->path, "%s/%s", run_dir, e->d_name);
+		if (at_rawlog_open_live(le->path, &le->view) != 0)
+			continue; /* its header is not written yet */
+		const struct at_rawlog_header *h = at_rawlog_header(&le->view);
+		if (h->pid != root_pid) { /* a name that lies: leave it to finish */
+			at_rawlog_close(&le->view);
+			continue;
+		}
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		uint64_t mono = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+		if ((h->flags & AT_RAWLOG_TSC) && mono < h->mono0 + LIVE_MIN_AGE_NS) {
+			at_rawlog_close(&le->view);
+			continue;
+		}
+		le->root = 1;
+		s->live_open = 1;
+	}
+	closedir(d);
+	if (s->live_open && stream_begin(s, &s->live) < 0)
+		return -1;
+	return 0;
+}
+
+int at_sealer_pump(at_sealer *s, const char *run_dir, int root_pid)
+{
+	if (s->failed)
+		return s->failed;
+	int rc = 0;
+	if (!s->live_open && open_live(s, run_dir, root_pid) < 0)
+		rc = AT_EIO;
+	if (!rc && s->live_open) {
+		at_rawlog_refresh(&s->live.view);
+		rc = stream_events(s, &s->live, 1);
+	}
+	if (rc)
+		s->failed = rc;
+	return rc;
+}
+
+void at_sealer_abort(at_sealer *s)
+{
+	if (!s)
+		return;
+	writer_drop(s);
+	free(s->home);
+	free(s->path);
+	free(s->tmp);
+	free(s);
+}
+
+int at_sealer_finish(at_sealer *s, const char *run_dir, int root_pid, json_t *meta,
+                     struct at_seal_stats *st, struct at_trace_problem *pb)
 {
 	struct log_entry *logs = NULL;
 	size_t nlogs = 0;
-	char tmp[4200];
-	memset(st, 0, sizeof *st);
 	int rc = open_logs(run_dir, root_pid, &logs, &nlogs);
 	if (rc) {
 		if (pb)
 			snprintf(pb->what, sizeof pb->what, "cannot read the raw recording in %s",
 			         run_dir);
+		memset(st, 0, sizeof *st);
+		at_sealer_abort(s);
 		return rc;
 	}
-	snprintf(tmp, sizeof tmp, "%s.tmp", trace_path);
-	unlink(tmp); /* left by an earlier seal that was interrupted */
-	at_trace_writer *w = NULL;
-	rc = at_trace_writer_create(tmp, 0, &w);
-	json_t *calls = json_object(), *blobs = json_object();
+	/* The live part must be the trace's first stream, whole: else start over. */
+	int live = s->live_open && nlogs && logs[0].root && !strcmp(logs[0].path, s->live.path);
+	if (s->failed || (s->live_open && !live)) {
+		writer_drop(s);
+		s->failed = 0;
+		live = 0;
+		rc = writer_open(s);
+	}
 	const char *reason = NULL;
 	for (size_t i = 0; !rc && i < nlogs; i++) {
-		rc = seal_stream(w, &logs[i], calls, home, blobs, st);
+		if (i == 0 && live) {
+			at_rawlog_refresh(
+			    &s->live.view); /* the writers are gone: read to the end */
+			rc = stream_events(s, &s->live, 0);
+			if (!rc)
+				stream_end(s, &s->live);
+		} else {
+			rc = seal_stream(s, &logs[i]);
+		}
 		if (!rc && logs[i].root)
-			st->root_found = 1;
-		if (!rc && !reason && (at_trace_writer_stream(w)->flags & AT_STREAM_INCOMPLETE))
-			reason = reason_of(at_trace_writer_stream(w)->flags);
+			s->st.root_found = 1;
+		if (!rc && !reason && (at_trace_writer_stream(s->w)->flags & AT_STREAM_INCOMPLETE))
+			reason = reason_of(at_trace_writer_stream(s->w)->flags);
 	}
-	st->streams = (unsigned)nlogs;
+	s->st.streams = (unsigned)nlogs;
 	for (size_t i = 0; i < nlogs; i++)
 		at_rawlog_close(&logs[i].view);
 	free(logs);
-	if (!rc && !st->root_found)
+	if (!rc && !s->st.root_found)
 		reason = "the program never loaded the recorder (statically linked, setuid, or "
 		         "LD_PRELOAD removed)";
 
 	json_t *families = json_object();
 	for (int f = 0; f < AT_FAMILY_COUNT; f++)
 		json_object_set_new(families, at_family_name(f),
-		                    json_integer((json_int_t)st->family[f]));
-	json_object_set_new(meta, "events", json_integer((json_int_t)st->events));
+		                    json_integer((json_int_t)s->st.family[f]));
+	json_object_set_new(meta, "events", json_integer((json_int_t)s->st.events));
 	json_object_set_new(meta, "families", families);
-	json_object_set_new(meta, "calls", calls);
-	json_object_set_new(meta, "payload_bytes", json_integer((json_int_t)st->payload_bytes));
-	json_object_set_new(meta, "processes", json_integer((json_int_t)st->streams));
-	json_object_set_new(meta, "torn_events", json_integer((json_int_t)st->torn));
+	json_object_set_new(meta, "calls", s->calls ? json_incref(s->calls) : json_object());
+	json_object_set_new(meta, "payload_bytes", json_integer((json_int_t)s->st.payload_bytes));
+	json_object_set_new(meta, "processes", json_integer((json_int_t)s->st.streams));
+	json_object_set_new(meta, "torn_events", json_integer((json_int_t)s->st.torn));
 	json_object_set_new(meta, "complete", json_boolean(reason == NULL));
 	json_object_set_new(meta, "incomplete_reason", reason ? json_string(reason) : json_null());
 	/* The blobs this trace uses, for verify and gc: sorted, so the meta is reproducible. */
 	json_t *ids = json_array();
 	const char *hex;
 	json_t *v;
-	json_object_foreach(blobs, hex, v) json_array_append_new(ids, json_string(hex));
-	json_decref(blobs);
+	if (s->blobs)
+		json_object_foreach(s->blobs, hex, v) json_array_append_new(ids, json_string(hex));
 	json_object_set_new(meta, "blobs", ids);
-	json_object_set_new(meta, "blob_bytes", json_integer((json_int_t)st->blob_bytes));
-	if (home && st->blobs_written)
-		sync_blobs(home);
+	json_object_set_new(meta, "blob_bytes", json_integer((json_int_t)s->st.blob_bytes));
+	if (s->home && (s->st.blobs_written || s->wrote_blobs))
+		sync_blobs(s->home);
 
 	if (!rc) {
 		char *text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
 		if (!text) {
-			at_trace_writer_abort(w);
 			rc = AT_ENOMEM;
 		} else {
-			rc = at_trace_writer_finish(w, text, strlen(text));
+			rc = at_trace_writer_finish(s->w, text, strlen(text));
+			s->w = NULL; /* finish frees it, whatever happened */
 			free(text);
 		}
-		w = NULL;
 	}
-	at_trace_writer_abort(w);
-	if (!rc && rename(tmp, trace_path) < 0)
+	if (!rc && rename(s->tmp, s->path) < 0)
 		rc = errno == ENOSPC ? AT_ENOSPC : AT_EIO;
 	if (!rc) {
-		int fd = open(trace_path, O_RDONLY | O_CLOEXEC);
+		int fd = open(s->path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			off_t end = lseek(fd, 0, SEEK_END);
-			st->sealed_bytes = end > 0 ? (uint64_t)end : 0;
+			s->st.sealed_bytes = end > 0 ? (uint64_t)end : 0;
 			close(fd);
 		}
 	}
 	if (rc && pb) {
 		pb->code = rc;
 		pb->chunk = -1;
-		snprintf(pb->what, sizeof pb->what, "cannot write %s: %s", trace_path,
+		snprintf(pb->what, sizeof pb->what, "cannot write %s: %s", s->path,
 		         at_strerror(rc));
 	}
 	if (rc)
-		unlink(tmp);
+		unlink(s->tmp);
+	*st = s->st;
+	at_sealer_abort(s);
 	return rc;
+}
+
+int at_seal(const char *run_dir, int root_pid, const char *home, json_t *meta,
+            const char *trace_path, struct at_seal_stats *st, struct at_trace_problem *pb)
+{
+	at_sealer *s;
+	int rc = at_sealer_begin(home, trace_path, &s);
+	if (rc) {
+		memset(st, 0, sizeof *st);
+		if (pb) {
+			pb->code = rc;
+			pb->chunk = -1;
+			snprintf(pb->what, sizeof pb->what, "cannot write %s: %s", trace_path,
+			         at_strerror(rc));
+		}
+		return rc;
+	}
+	return at_sealer_finish(s, run_dir, root_pid, meta, st, pb);
 }

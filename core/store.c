@@ -1,6 +1,6 @@
-/* The trace store on disk: traces/<id>/ and run/<token>/ under the home directory.
- * Ids come from getrandom and are created with mkdir, which is atomic, so two recordings
- * started at once never share one. */
+/* The trace store on disk: traces/<id>/ under the home directory, and run/<token>/ scratch
+ * directories, under the home or on a tmpfs (see run_base). Ids come from getrandom and are
+ * created with mkdir, which is atomic, so two recordings started at once never share one. */
 #include "agenttrace/store.h"
 
 #include <dirent.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,12 +114,12 @@ static void random_hex(char *out, size_t nchars)
 	out[nchars] = '\0';
 }
 
-static int create_unique(const at_store *s, const char *dir, size_t len, char *name, char *path,
-                         size_t cap)
+/* Makes a new directory <parent>/<len random hex digits> and returns its name and path. */
+static int create_unique(const char *parent, size_t len, char *name, char *path, size_t cap)
 {
 	for (int attempt = 0; attempt < 100; attempt++) {
 		random_hex(name, len);
-		if (snprintf(path, cap, "%s/%s/%s", s->home, dir, name) >= (int)cap)
+		if (snprintf(path, cap, "%s/%s", parent, name) >= (int)cap)
 			return AT_EINVAL;
 		if (mkdir(path, 0755) == 0)
 			return 0;
@@ -130,14 +131,73 @@ static int create_unique(const at_store *s, const char *dir, size_t len, char *n
 
 int at_store_create_trace(at_store *s, char id[AT_ID_LEN + 1])
 {
-	char path[4096];
-	return create_unique(s, "traces", AT_ID_LEN, id, path, sizeof path);
+	char path[4096], parent[4096];
+	snprintf(parent, sizeof parent, "%s/traces", s->home);
+	return create_unique(parent, AT_ID_LEN, id, path, sizeof path);
+}
+
+#define TMPFS_MAGIC_NUMBER 0x01021994
+#define SHM_MIN_FREE       (1ull << 30)
+
+/* The tmpfs directory for this user's scratch directories, "/dev/shm/agenttrace-<uid>", into
+ * `out`; 0 when it exists (or was just made) as a private directory of ours. */
+static int shm_path(char *out, size_t cap)
+{
+	return snprintf(out, cap, "/dev/shm/agenttrace-%u", (unsigned)geteuid()) < (int)cap ? 0
+	                                                                                    : -1;
+}
+
+static int shm_base(char *out, size_t cap)
+{
+	struct stat st;
+	uid_t uid = geteuid();
+	if (shm_path(out, cap) < 0)
+		return -1;
+	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+		return -1;
+	/* /dev/shm is writable by everyone: never follow a link or use another's directory. */
+	if (lstat(out, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077))
+		return -1;
+	return 0;
+}
+
+static int on_tmpfs(const char *path, unsigned long long min_free)
+{
+	struct statfs fs;
+	return statfs(path, &fs) == 0 && fs.f_type == TMPFS_MAGIC_NUMBER &&
+	       (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_bsize >= min_free;
+}
+
+/* Where scratch directories go. A recording's raw logs are written through shared mappings
+ * and deleted once sealed: on a tmpfs a new log page costs the program about a third less
+ * than on a disk file system, and nothing is written back to the disk (docs/performance.md).
+ * So: $AGENTTRACE_RUNTIME_DIR when set; else <home>/run if that is a tmpfs already; else
+ * /dev/shm/agenttrace-<uid> when /dev/shm is a tmpfs with 1 GiB free (a container's 64 MiB
+ * /dev/shm would cut recordings short); else <home>/run. */
+static int run_base(const at_store *s, char *out, size_t cap)
+{
+	const char *env = getenv("AGENTTRACE_RUNTIME_DIR");
+	if (env && *env) {
+		if (snprintf(out, cap, "%s", env) >= (int)cap)
+			return AT_EINVAL;
+		return mkdir_p(out);
+	}
+	if (snprintf(out, cap, "%s/run", s->home) >= (int)cap)
+		return AT_EINVAL;
+	if (on_tmpfs(out, 0))
+		return 0;
+	char shm[64];
+	if (on_tmpfs("/dev/shm", SHM_MIN_FREE) && shm_base(shm, sizeof shm) == 0 &&
+	    strlen(shm) < cap)
+		snprintf(out, cap, "%s", shm);
+	return 0;
 }
 
 int at_store_create_run(at_store *s, char *path, size_t cap)
 {
-	char token[AT_TOKEN_LEN + 1];
-	return create_unique(s, "run", AT_TOKEN_LEN, token, path, cap);
+	char token[AT_TOKEN_LEN + 1], base[4096];
+	int rc = run_base(s, base, sizeof base);
+	return rc ? rc : create_unique(base, AT_TOKEN_LEN, token, path, cap);
 }
 
 int at_store_path(const at_store *s, const char *id, const char *file, char *out, size_t cap)
@@ -267,12 +327,22 @@ int at_store_remove(at_store *s, const char *id)
 	return remove_tree(path);
 }
 
+/* Is `path` "<base>/<name>" for `base`, with a well-formed name? */
+static int inside(const char *base, const char *path)
+{
+	size_t n = strlen(base);
+	return n && !strncmp(path, base, n) && path[n] == '/' && at_store_valid_ref(path + n + 1);
+}
+
 int at_store_remove_run(at_store *s, const char *path)
 {
-	char prefix[4096];
-	int n = snprintf(prefix, sizeof prefix, "%s/run/", s->home);
-	/* Only ever one directory inside run/: never run/ itself, never "..", never deeper. */
-	if (n <= 0 || strncmp(path, prefix, (size_t)n) != 0 || !at_store_valid_ref(path + n))
+	/* Only ever one directory inside a place scratch directories go: never that place
+	 * itself, never "..", never deeper. */
+	char home_run[4096], shm[64];
+	const char *env = getenv("AGENTTRACE_RUNTIME_DIR");
+	snprintf(home_run, sizeof home_run, "%s/run", s->home);
+	if (!inside(home_run, path) && !(env && inside(env, path)) &&
+	    !(shm_path(shm, sizeof shm) == 0 && inside(shm, path)))
 		return AT_EINVAL;
 	return remove_tree(path);
 }

@@ -26,10 +26,8 @@
 #define malloc do_not_allocate_in_hooks
 #define free   do_not_allocate_in_hooks
 
-/* Disk is reserved ahead of the writers, doubling from FIRST_WINDOW up to WINDOW at a time:
- * a short-lived process costs 64 KiB, a busy one a reservation every 8 MiB. */
-#define FIRST_WINDOW (64ul << 10)
-#define WINDOW       (8ul << 20)
+#define FIRST_WINDOW AT_RAWLOG_FIRST_WINDOW
+#define WINDOW       AT_RAWLOG_WINDOW
 #define MAX_PAYLOAD  (256u << 20)
 
 #ifndef MADV_POPULATE_WRITE
@@ -92,18 +90,23 @@ static int extend(uint64_t end)
 	uint64_t target = (end + ahead + FIRST_WINDOW - 1) & ~(FIRST_WINDOW - 1);
 	if (target > at_proc.capacity)
 		target = at_proc.capacity;
-	int fd = at_sys_open(at_proc.log_path, O_RDWR | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	int rc = at_sys_fallocate(fd, 0, (long)have, (long)(target - have));
-	at_sys_close(fd);
+	/* agenttrace record allocates ahead of us from another core (cli/prefault.c): below
+	 * what it has prepared, the pages exist and only need mapping. */
+	int rc = 0;
+	if (target > __atomic_load_n(&h->prepared, __ATOMIC_ACQUIRE)) {
+		int fd = at_sys_open(at_proc.log_path, O_RDWR | O_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		rc = at_sys_fallocate(fd, 0, (long)have, (long)(target - have));
+		at_sys_close(fd);
+	}
 	if (rc == -EOPNOTSUPP) {
 		/* No fallocate here (some network filesystems): appending zeros allocates too.
 		 * O_APPEND, because another thread may be extending at the same time and records
 		 * may already sit below the end: an append can never overwrite them. */
 		static const char zeros[65536];
 		struct stat st;
-		fd = at_sys_open(at_proc.log_path, O_WRONLY | O_APPEND | O_CLOEXEC, 0);
+		int fd = at_sys_open(at_proc.log_path, O_WRONLY | O_APPEND | O_CLOEXEC, 0);
 		rc = fd < 0 ? fd : 0;
 		while (rc >= 0 && (rc = (int)at_sys(SYS_fstat, fd, &st, 0)) == 0 &&
 		       (uint64_t)st.st_size < target)

@@ -30,15 +30,19 @@ ID=$(ls "$AGENTTRACE_HOME/traces" | grep -v filler)
 at list | grep "$ID" | grep -q unsealed || fail "list does not show the trace as unsealed"
 expect_status 75 at replay "$ID" 2>/dev/null
 
+run_dir=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run_dir"])' \
+	"$AGENTTRACE_HOME/traces/$ID/recording.json")
+[ -n "$(ls "$run_dir")" ] || fail "the raw recording in $run_dir is gone"
 rm "$AGENTTRACE_HOME/traces/filler"
 at seal "$ID" 2>"$WORK/seal.err" || fail "seal failed with room to spare: $(cat "$WORK/seal.err")"
 at verify "$ID" >/dev/null
 at replay "$ID" >"$WORK/rep" 2>/dev/null
 cmp "$WORK/rec" "$WORK/rep" || fail "replay after sealing differs from the recording"
-[ -z "$(ls "$AGENTTRACE_HOME/run")" ] || fail "the raw recording was not cleaned up after sealing"
+[ ! -e "$run_dir" ] || fail "the raw recording was not cleaned up after sealing"
 
 # The disk fills up while recording: the program is not disturbed (its calls pass through
 # from then on), the trace is marked incomplete, and replay says so where it runs out.
+# A tmpfs mounted at <home>/run is where agenttrace then puts its run directories (store.c).
 mount -t tmpfs -o size=1m tmpfs "$AGENTTRACE_HOME/run" || fail "cannot mount the second tmpfs"
 cleanup_hooks=("umount '$AGENTTRACE_HOME/run'" "${cleanup_hooks[@]}")
 prog=(/usr/bin/python3 -c 'import hashlib, os, time; print(len(os.urandom(4 << 20))); print(hashlib.sha256(os.urandom(64)).hexdigest(), time.time_ns())')

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "scratch.h"
@@ -113,7 +114,11 @@ Test(store, create_run_paths_all_end_in_16_characters)
 	char home[256], prefix[300];
 	static char paths[N][512];
 	at_store *s = open_store("home", home, sizeof home);
-	snprintf(prefix, sizeof prefix, "%s/run/", home);
+	/* The naming is what is checked here, not the choice of base (see the runtime_dir
+	 * tests): pin the base so the directories stay in the scratch directory. */
+	snprintf(prefix, sizeof prefix, "%s/run", home);
+	setenv("AGENTTRACE_RUNTIME_DIR", prefix, 1);
+	strcat(prefix, "/");
 	for (int i = 0; i < N; i++) {
 		cr_assert_eq(at_store_create_run(s, paths[i], sizeof paths[i]), 0);
 		cr_assert(!strncmp(paths[i], prefix, strlen(prefix)), "%s is not under run/",
@@ -128,6 +133,7 @@ Test(store, create_run_paths_all_end_in_16_characters)
 	char small[8];
 	cr_expect_neq(at_store_create_run(s, small, sizeof small), 0, "a path that cannot fit");
 	at_store_close(s);
+	unsetenv("AGENTTRACE_RUNTIME_DIR");
 }
 
 Test(store, resolve_finds_exact_ids_and_unique_prefixes)
@@ -374,6 +380,10 @@ static void populate(struct remove_fixture *f, const char *name)
 {
 	char id[AT_ID_LEN + 1], path[600];
 	f->s = open_store(name, f->home, sizeof f->home);
+	/* <home>/run, where these tests expect run directories, whatever tmpfs the machine
+	 * has: and nothing is left behind in /dev/shm. */
+	snprintf(path, sizeof path, "%s/run", f->home);
+	setenv("AGENTTRACE_RUNTIME_DIR", path, 1);
 	cr_assert_eq(at_store_create_trace(f->s, id), 0);
 	cr_assert_eq(at_store_path(f->s, id, AT_TRACE_FILE, f->trace_file, sizeof f->trace_file),
 	             0);
@@ -388,6 +398,12 @@ static void populate(struct remove_fixture *f, const char *name)
 	cr_assert_eq(mkdir(f->outside, 0755), 0);
 	snprintf(path, sizeof path, "%s/precious", f->outside);
 	touch(path);
+}
+
+static void fixture_close(struct remove_fixture *f)
+{
+	at_store_close(f->s);
+	unsetenv("AGENTTRACE_RUNTIME_DIR");
 }
 
 static void expect_untouched(const struct remove_fixture *f, const char *what)
@@ -413,7 +429,7 @@ static void expect_remove_run_refused(const char *name, const char *fmt, int whi
 	int rc = at_store_remove_run(f.s, path);
 	cr_expect_lt(rc, 0, "remove_run(\"%s\") succeeded", path);
 	expect_untouched(&f, path);
-	at_store_close(f.s);
+	fixture_close(&f);
 }
 
 Test(store, remove_run_removes_a_run_directory)
@@ -426,7 +442,7 @@ Test(store, remove_run_removes_a_run_directory)
 	snprintf(path, sizeof path, "%s/log", f.other_run);
 	cr_expect(is_file(path));
 	cr_expect(is_file(f.trace_file));
-	at_store_close(f.s);
+	fixture_close(&f);
 }
 
 Test(store, remove_run_refuses_paths_outside_run)
@@ -451,4 +467,89 @@ Test(store, remove_run_refuses_the_run_directory_itself)
 {
 	expect_remove_run_refused("h1", "%s/run/", 0);
 	expect_remove_run_refused("h2", "%s/run/.", 0);
+}
+
+#define TMPFS_MAGIC 0x01021994 /* statfs f_type, as <linux/magic.h> has it */
+
+/* A run directory with a file in it, made by the store: its path into `run`. */
+static void create_run_with_file(at_store *s, char *run, size_t cap)
+{
+	char path[600];
+	cr_assert_eq(at_store_create_run(s, run, cap), 0);
+	snprintf(path, sizeof path, "%s/log", run);
+	touch(path);
+}
+
+Test(store, runtime_dir_holds_runs_and_only_they_are_removed)
+{
+	char home[256], base[300], run[512], other[512], elsewhere[600];
+	at_store *s = open_store("home", home, sizeof home);
+	snprintf(base, sizeof base, "%s/runtime", dir); /* not there yet: the store makes it */
+	setenv("AGENTTRACE_RUNTIME_DIR", base, 1);
+	create_run_with_file(s, run, sizeof run);
+	create_run_with_file(s, other, sizeof other);
+	size_t n = strlen(base);
+	const char *token = run + n + 1;
+	cr_assert(!strncmp(run, base, n) && run[n] == '/' && is_lower_hex(token, AT_TOKEN_LEN),
+	          "%s is not a run directory directly inside %s", run, base);
+
+	/* A directory outside every base, named like a run directory. */
+	snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", dir);
+	cr_assert_eq(mkdir(elsewhere, 0755), 0);
+	strcat(strcat(elsewhere, "/"), token);
+	cr_assert_eq(mkdir(elsewhere, 0755), 0);
+
+	enum { NREFUSED = 7 };
+	char refused[NREFUSED][700];
+	snprintf(refused[0], sizeof refused[0], "%s", base);
+	snprintf(refused[1], sizeof refused[1], "%s/", base);
+	snprintf(refused[2], sizeof refused[2], "%s/.", base);
+	snprintf(refused[3], sizeof refused[3], "%s/..", run); /* the base again */
+	snprintf(refused[4], sizeof refused[4], "%s/../elsewhere/%s", base, token);
+	snprintf(refused[5], sizeof refused[5], "%s/log", run); /* deeper than a run */
+	snprintf(refused[6], sizeof refused[6], "%s", elsewhere);
+	for (int i = 0; i < NREFUSED; i++) {
+		const char *target = refused[i];
+		cr_expect_eq(at_store_remove_run(s, target), AT_EINVAL, "removed \"%s\"", target);
+		cr_expect(is_dir("%s/%s", run, ""), "\"%s\": the run directory is gone", target);
+		cr_expect(is_dir("%s/%s", other, ""), "\"%s\": another run is gone", target);
+		cr_expect(is_dir("%s/%s", elsewhere, ""), "\"%s\": a directory elsewhere is gone",
+		          target);
+	}
+	cr_expect_eq(at_store_remove_run(s, run), 0);
+	cr_expect(!is_dir("%s/%s", run, ""), "%s is still there", run);
+	cr_expect(is_dir("%s/%s", other, ""), "the other run went with it");
+	at_store_close(s);
+	unsetenv("AGENTTRACE_RUNTIME_DIR");
+}
+
+Test(store, without_runtime_dir_runs_go_to_a_private_directory_in_dev_shm)
+{
+	char home[256], base[64], run[512], path[600];
+	struct statfs fs;
+	unsetenv("AGENTTRACE_RUNTIME_DIR");
+	at_store *s = open_store("home", home, sizeof home);
+	/* Where this machine gives no such directory, there is nothing to check: say why. */
+	snprintf(path, sizeof path, "%s/run", home);
+	if (statfs(path, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
+		cr_skip_test("%s is itself a tmpfs, which comes first", path);
+	if (statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC ||
+	    (unsigned long long)fs.f_bavail * fs.f_bsize < (1ull << 30))
+		cr_skip_test("/dev/shm is not a tmpfs with 1 GiB free here");
+	snprintf(base, sizeof base, "/dev/shm/agenttrace-%u", (unsigned)geteuid());
+	struct stat st;
+	if (lstat(base, &st) == 0 &&
+	    (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)))
+		cr_skip_test("%s exists and is not a private directory of ours", base);
+	create_run_with_file(s, run, sizeof run);
+	size_t n = strlen(base);
+	cr_expect(!strncmp(run, base, n) && run[n] == '/' &&
+	              is_lower_hex(run + n + 1, AT_TOKEN_LEN),
+	          "%s is not a run directory directly inside %s", run, base);
+	cr_assert_eq(lstat(base, &st), 0, "%s: %s", base, strerror(errno));
+	cr_expect(S_ISDIR(st.st_mode) && st.st_uid == geteuid(), "%s is not our directory", base);
+	cr_expect_eq(st.st_mode & 07777, 0700, "%s has mode %o", base, st.st_mode & 07777);
+	cr_expect_eq(at_store_remove_run(s, run), 0);
+	cr_expect(!is_dir("%s/%s", run, ""), "%s is still there", run);
+	at_store_close(s);
 }

@@ -15,8 +15,15 @@
 #define AT_RAWLOG_MAGIC "ATRAWLOG"
 /* Bump when the layout of the header or a record changes: logs never outlive an
  * agenttrace install, so there is no compatibility to keep, only mismatches to catch. */
-#define AT_RAWLOG_VERSION     3
+#define AT_RAWLOG_VERSION     4
 #define AT_RAWLOG_HEADER_SIZE 4096u
+
+/* How a recording log grows (preload/log.c): by FIRST_WINDOW, then doubling up to WINDOW
+ * at a time, each step reserved with fallocate and mapped with MADV_POPULATE_WRITE; a
+ * short-lived process costs 64 KiB. `agenttrace record` prepares the next step ahead of
+ * the writer (cli/prefault.c), so WINDOW also bounds what it allocates beyond the end. */
+#define AT_RAWLOG_FIRST_WINDOW (64ull << 10)
+#define AT_RAWLOG_WINDOW       (2ull << 20)
 
 /* Header flags. */
 #define AT_RAWLOG_INCOMPLETE 0x1u  /* recording stopped early; see the reason bits */
@@ -50,6 +57,9 @@ struct at_rawlog_header {
 	uint64_t events_off;   /* struct at_replay_entry[nevents] */
 	uint64_t ended;        /* set once the end signal has been delivered */
 	uint64_t exclude_hits; /* record: bit i set once pattern i of record --exclude matched */
+	/* record: bytes `agenttrace record` has already allocated ahead of the writers
+	 * (cli/prefault.c); a writer growing the log below this only maps the pages. */
+	uint64_t prepared;
 };
 
 /* A record: this 48-byte header, an at_rawrec_ext when flags has AT_RAWREC_EXT, the
@@ -178,8 +188,10 @@ typedef struct at_rawlog_view {
 	const uint8_t *base;
 	uint64_t size; /* bytes mapped */
 	uint64_t off;  /* the next record to read */
-	uint64_t end;  /* min(tail, allocated, size) */
+	uint64_t end;  /* min(tail, allocated, size, the file's size) */
 	uint64_t torn; /* reserved records that were never completed (killed mid-write) */
+	int live_fd;   /* a live view: the open log, to learn its size (else unused) */
+	int live;
 } at_rawlog_view;
 
 /* Maps `path` read-only and checks its header. AT_ECORRUPT / AT_EVERSION / AT_EIO. */
@@ -192,6 +204,15 @@ static inline const struct at_rawlog_header *at_rawlog_header(const at_rawlog_vi
 /* The next complete record as an event (payload borrowed from the mapping): 1, 0 at the
  * end. Skips torn records, counting them in view->torn. */
 int at_rawlog_next(at_rawlog_view *view, at_event *ev);
+
+/* A log that is still being written (the sealer reading along while the program runs):
+ * open maps room for the log to grow, refresh takes in what was appended since, and
+ * next_live returns the next record only once it is committed, never skipping one (a
+ * record not committed yet is being written). at_rawlog_next, after the writers are gone,
+ * goes on from there. */
+int at_rawlog_open_live(const char *path, at_rawlog_view *view);
+void at_rawlog_refresh(at_rawlog_view *view);
+int at_rawlog_next_live(at_rawlog_view *view, at_event *ev);
 
 /* Fills the event from a complete record (payload borrowed from the record; seq 0;
  * dur_ns is the record's raw duration). */

@@ -1,5 +1,7 @@
 /* Sealing: turning the raw logs a recording left in its run directory into one sealed
- * trace file. Runs in `agenttrace` after the program has ended, however it ended. */
+ * trace file. Runs in `agenttrace` after the program has ended, however it ended; the root
+ * process's log can also be sealed along while the program runs (at_sealer_pump), so that
+ * little is left to do at the end. */
 #ifndef AGENTTRACE_SEAL_H
 #define AGENTTRACE_SEAL_H
 
@@ -46,5 +48,17 @@ int at_blob_ref_resolve(const char *home, at_event *ev, void **content, struct a
  * whole. On failure fills `problem` when given. */
 int at_seal(const char *run_dir, int root_pid, const char *home, json_t *meta,
             const char *trace_path, struct at_seal_stats *stats, struct at_trace_problem *problem);
+
+/* at_seal in steps: begin creates the temporary file; pump (any number of times, from one
+ * thread at a time, while the program runs) seals the records the root process (pid
+ * `root_pid`) has committed so far; finish seals everything left, once every process has
+ * ended, exactly as at_seal would, and frees the sealer. A pump that fails (a full disk)
+ * is not fatal: finish starts over from the raw logs, which pumping never changes. */
+typedef struct at_sealer at_sealer;
+int at_sealer_begin(const char *home, const char *trace_path, at_sealer **out);
+int at_sealer_pump(at_sealer *s, const char *run_dir, int root_pid);
+int at_sealer_finish(at_sealer *s, const char *run_dir, int root_pid, json_t *meta,
+                     struct at_seal_stats *stats, struct at_trace_problem *problem);
+void at_sealer_abort(at_sealer *s); /* frees, removes the temporary file; accepts NULL */
 
 #endif

@@ -1,6 +1,7 @@
 /* The trace store: a directory ($AGENTTRACE_HOME, default
  * ${XDG_DATA_HOME:-~/.local/share}/agenttrace) with one directory per trace under traces/,
- * named by its id, and scratch directories for running recordings and replays under run/.
+ * named by its id, and scratch directories for running recordings and replays under run/
+ * (or on a tmpfs).
  * This module owns names and places; what is inside a trace is container.h's business. */
 #ifndef AGENTTRACE_STORE_H
 #define AGENTTRACE_STORE_H
@@ -26,7 +27,8 @@ const char *at_store_home(const at_store *s); /* borrowed until close */
 
 /* Creates a new, empty trace directory and returns its fresh id. */
 int at_store_create_trace(at_store *s, char id[AT_ID_LEN + 1]);
-/* Creates a scratch directory run/<token> (all the same length, see preload) into `path`. */
+/* Creates a scratch directory <base>/<token> into `path`: <base> is $AGENTTRACE_RUNTIME_DIR,
+ * or a tmpfs (<home>/run or /dev/shm/agenttrace-<uid>), or <home>/run (see store.c). */
 int at_store_create_run(at_store *s, char *path, size_t cap);
 
 /* "<home>/traces/<id>/<file>" (file may be NULL for the directory itself). */
