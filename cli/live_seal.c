@@ -6,21 +6,17 @@
  * program that keeps every core busy just finds more left to seal at its end. */
 #include "live_seal.h"
 
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
+
+#include "helper.h"
 
 #define PAUSE_MS 5 /* between pumps: each seals everything committed by then */
 
 struct live_seal {
-	pthread_t thread;
-	int wake;     /* eventfd: stop now */
-	int stopping; /* set before waking */
+	struct helper helper;
 	at_sealer *sealer;
 	char *run_dir;
 	int root_pid;
@@ -35,8 +31,7 @@ static void *run(void *arg)
 		/* A failed pump is remembered by the sealer, which starts over at the end. */
 		if (at_sealer_pump(ls->sealer, ls->run_dir, ls->root_pid))
 			break;
-		struct pollfd p = {.fd = ls->wake, .events = POLLIN};
-		if (poll(&p, 1, PAUSE_MS) > 0 || __atomic_load_n(&ls->stopping, __ATOMIC_ACQUIRE))
+		if (helper_pause(&ls->helper, PAUSE_MS))
 			break;
 	}
 	return NULL;
@@ -49,17 +44,7 @@ struct live_seal *live_seal_start(at_sealer *sealer, const char *run_dir, int ro
 		return NULL;
 	ls->sealer = sealer;
 	ls->root_pid = root_pid;
-	ls->wake = eventfd(0, EFD_CLOEXEC);
-	ls->run_dir = strdup(run_dir);
-	sigset_t all, old;
-	sigfillset(&all);
-	/* The thread takes no signals: they stay with the main thread, which forwards them. */
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = ls->wake < 0 || !ls->run_dir ? -1 : pthread_create(&ls->thread, NULL, run, ls);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
-		if (ls->wake >= 0)
-			close(ls->wake);
+	if (!(ls->run_dir = strdup(run_dir)) || helper_start(&ls->helper, run, ls) < 0) {
 		free(ls->run_dir);
 		free(ls);
 		return NULL;
@@ -71,12 +56,7 @@ void live_seal_stop(struct live_seal *ls)
 {
 	if (!ls)
 		return;
-	uint64_t one = 1;
-	__atomic_store_n(&ls->stopping, 1, __ATOMIC_RELEASE);
-	ssize_t sent = write(ls->wake, &one, sizeof one); /* the flag would do anyway */
-	(void)sent;
-	pthread_join(ls->thread, NULL);
-	close(ls->wake);
+	helper_stop(&ls->helper);
 	free(ls->run_dir);
 	free(ls);
 }

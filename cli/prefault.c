@@ -12,19 +12,16 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agenttrace/rawlog.h"
+#include "helper.h"
 
 #define SCAN_EVERY_MS                                                                              \
 	10             /* how often to look for new logs, besides when the directory               \
@@ -47,9 +44,7 @@ struct log {
 };
 
 struct prefault {
-	pthread_t thread;
-	int wake;     /* eventfd: stop now */
-	int stopping; /* set before waking */
+	struct helper helper;
 	char *run_dir;
 	struct log *logs; /* sorted by path */
 	size_t n, cap;
@@ -100,7 +95,8 @@ static void scan(struct prefault *pf)
 		char path[4200];
 		snprintf(path, sizeof path, "%s/%s", pf->run_dir, e->d_name);
 		struct log key = {.path = path};
-		struct log *l = bsearch(&key, pf->logs, pf->n, sizeof *pf->logs, by_path);
+		struct log *l =
+		    pf->n ? bsearch(&key, pf->logs, pf->n, sizeof *pf->logs, by_path) : NULL;
 		if (l && l->h)
 			continue;
 		if (!l) {
@@ -151,7 +147,7 @@ static int prepare(struct prefault *pf, struct log *l)
 		l->given_up = 1;
 		return 1;
 	}
-	while (l->done < want && !__atomic_load_n(&pf->stopping, __ATOMIC_RELAXED)) {
+	while (l->done < want && !__atomic_load_n(&pf->helper.stopping, __ATOMIC_RELAXED)) {
 		uint64_t n = want - l->done < PIECE ? want - l->done : PIECE;
 		if (fallocate(fd, 0, (off_t)l->done, (off_t)n) < 0) {
 			l->given_up = 1; /* a full disk, say: the writer will find out and say so */
@@ -193,8 +189,7 @@ static void *run(void *arg)
 		for (size_t i = 0; i < pf->n; i++)
 			busy |= prepare(pf, &pf->logs[i]);
 		tick = busy ? TICK_MIN_MS : tick * 2 > TICK_MAX_MS ? TICK_MAX_MS : tick * 2;
-		struct pollfd p = {.fd = pf->wake, .events = POLLIN};
-		if (poll(&p, 1, tick) > 0 || __atomic_load_n(&pf->stopping, __ATOMIC_ACQUIRE))
+		if (helper_pause(&pf->helper, tick))
 			break;
 	}
 	return NULL;
@@ -205,17 +200,7 @@ struct prefault *prefault_start(const char *run_dir)
 	struct prefault *pf = calloc(1, sizeof *pf);
 	if (!pf)
 		return NULL;
-	pf->wake = eventfd(0, EFD_CLOEXEC);
-	pf->run_dir = strdup(run_dir);
-	sigset_t all, old;
-	sigfillset(&all);
-	/* The thread takes no signals: they stay with the main thread, which forwards them. */
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pf->wake < 0 || !pf->run_dir ? -1 : pthread_create(&pf->thread, NULL, run, pf);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
-		if (pf->wake >= 0)
-			close(pf->wake);
+	if (!(pf->run_dir = strdup(run_dir)) || helper_start(&pf->helper, run, pf) < 0) {
 		free(pf->run_dir);
 		free(pf);
 		return NULL;
@@ -227,12 +212,7 @@ void prefault_stop(struct prefault *pf)
 {
 	if (!pf)
 		return;
-	uint64_t one = 1;
-	__atomic_store_n(&pf->stopping, 1, __ATOMIC_RELEASE);
-	ssize_t sent = write(pf->wake, &one, sizeof one); /* the flag would do anyway */
-	(void)sent;
-	pthread_join(pf->thread, NULL);
-	close(pf->wake);
+	helper_stop(&pf->helper);
 	for (size_t i = 0; i < pf->n; i++) {
 		if (pf->logs[i].h)
 			munmap(pf->logs[i].h, AT_RAWLOG_HEADER_SIZE);

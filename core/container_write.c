@@ -14,8 +14,8 @@
 #include "agenttrace/errors.h"
 #include "container_internal.h"
 
-/* zstd level 3: level 9 made traces 3% smaller and sealing a read-heavy recording several
- * times slower (bench/) */
+/* zstd level 1: on file contents it compresses three times faster than level 3 and as
+ * well; clock events seal to 0.3 B instead of 0.14 B at level 9 (docs/performance.md). */
 #define DEFAULT_LEVEL 1
 
 struct at_trace_writer {
