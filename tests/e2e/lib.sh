@@ -69,3 +69,34 @@ snapshot() {
 	(cd "$1" && find . -exec stat -c '%n %F %s %y' {} + | sort &&
 		find . -type f -exec sha256sum {} + | sort)
 }
+
+# http_server_start [ARGS...]: starts tests/e2e/http_server.py (ARGS go to it, e.g.
+# --delay-ms 5) and waits up to 5 s for it to listen. Sets HTTP_PORT, HTTP_PID and
+# HTTP_COUNT_FILE (the number of requests it answered; kept after it stops, so a test can
+# check that nothing happened since). The cleanup hook stops it if the test fails first.
+http_server_start() {
+	local port_file="$WORK/http.port" i
+	HTTP_COUNT_FILE="$WORK/http.count"
+	rm -f "$port_file"
+	# Its output to a file: a server holding the test's stdout open would hang meson.
+	"$PYTHON" "$SRCDIR/tests/e2e/http_server.py" --port-file "$port_file" \
+		--count-file "$HTTP_COUNT_FILE" "$@" >>"$WORK/http.log" 2>&1 &
+	HTTP_PID=$!
+	cleanup_hooks+=(http_server_stop)
+	for i in $(seq 50); do
+		[ -s "$port_file" ] && break
+		kill -0 "$HTTP_PID" 2>/dev/null || fail "http_server.py exited: $(cat "$WORK/http.log")"
+		sleep 0.1
+	done
+	[ -s "$port_file" ] || fail "http_server.py did not listen within 5 s: $(cat "$WORK/http.log")"
+	HTTP_PORT=$(cat "$port_file")
+}
+# http_server_stop: stops the server started last (SIGTERM) and waits for it.
+http_server_stop() {
+	[ -n "${HTTP_PID:-}" ] || return 0
+	kill -TERM "$HTTP_PID" 2>/dev/null || true
+	wait "$HTTP_PID" 2>/dev/null || true
+	HTTP_PID=
+}
+# http_requests: the number of requests the server has answered.
+http_requests() { cat "$HTTP_COUNT_FILE"; }
