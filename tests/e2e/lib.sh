@@ -100,3 +100,16 @@ http_server_stop() {
 }
 # http_requests: the number of requests the server has answered.
 http_requests() { cat "$HTTP_COUNT_FILE"; }
+
+# net_check_replay NAME ID PHASE: replays ID; fails unless it printed $WORK/NAME.rec byte for
+# byte, exited 0 and the server counted no new request.
+net_check_replay() {
+	local name=$1 id=$2 phase=$3 n s=0
+	n=$(http_requests)
+	at replay "$id" >"$WORK/$name.$phase" 2>"$WORK/$name.$phase.err" || s=$?
+	[ "$(http_requests)" -eq "$n" ] ||
+		fail "$name: the replay with the server $phase sent it $(($(http_requests) - n)) requests; a replay must never connect"
+	cmp -s "$WORK/$name.rec" "$WORK/$name.$phase" ||
+		fail "$name: the replay with the server $phase differs from the recording: $(diff "$WORK/$name.rec" "$WORK/$name.$phase" | head -20; head -20 "$WORK/$name.$phase.err")"
+	[ "$s" -eq 0 ] || fail "$name: the replay with the server $phase exited $s: $(head -20 "$WORK/$name.$phase.err")"
+}

@@ -8,19 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 [ -x "$PYTHON" ] || fail "$PYTHON is missing; run scripts/setup.sh"
 
-# check_replay NAME ID PHASE: replays ID; fails unless it printed $WORK/NAME.rec byte for
-# byte, exited 0 and the server counted no new request.
-check_replay() {
-	local name=$1 id=$2 phase=$3 n s=0
-	n=$(http_requests)
-	at replay "$id" >"$WORK/$name.$phase" 2>"$WORK/$name.$phase.err" || s=$?
-	[ "$(http_requests)" -eq "$n" ] ||
-		fail "$name: the replay with the server $phase sent it $(($(http_requests) - n)) requests; a replay must never connect"
-	cmp -s "$WORK/$name.rec" "$WORK/$name.$phase" ||
-		fail "$name: the replay with the server $phase differs from the recording: $(diff "$WORK/$name.rec" "$WORK/$name.$phase" | head -20; head -20 "$WORK/$name.$phase.err")"
-	[ "$s" -eq 0 ] || fail "$name: the replay with the server $phase exited $s: $(head -20 "$WORK/$name.$phase.err")"
-}
-
 http_server_start
 names=(ip name)
 urls=("http://127.0.0.1:$HTTP_PORT/x" "http://localhost:$HTTP_PORT/y")
@@ -36,6 +23,6 @@ for i in 0 1; do
 	[ "$(http_requests)" -eq $((n + 1)) ] || fail "$name: the server counted $(($(http_requests) - n)) requests while recording, expected 1"
 done
 
-for i in 0 1; do check_replay "${names[i]}" "${ids[i]}" running; done
+for i in 0 1; do net_check_replay "${names[i]}" "${ids[i]}" running; done
 http_server_stop
-for i in 0 1; do check_replay "${names[i]}" "${ids[i]}" stopped; done
+for i in 0 1; do net_check_replay "${names[i]}" "${ids[i]}" stopped; done

@@ -8,31 +8,18 @@
 . "$(dirname "$0")/lib.sh"
 [ -x "$PYTHON" ] || fail "$PYTHON is missing; run scripts/setup.sh"
 
-# check_replay PHASE: replays $ID; fails unless it printed $WORK/rec byte for byte, exited
-# 0 and the server counted no new request.
-check_replay() {
-	local phase=$1 n s=0
-	n=$(http_requests)
-	at replay "$ID" >"$WORK/$phase" 2>"$WORK/$phase.err" || s=$?
-	[ "$(http_requests)" -eq "$n" ] ||
-		fail "the replay with the server $phase sent it $(($(http_requests) - n)) requests; a replay must never connect"
-	cmp -s "$WORK/rec" "$WORK/$phase" ||
-		fail "the replay with the server $phase differs from the recording: $(diff "$WORK/rec" "$WORK/$phase" | head -20; head -20 "$WORK/$phase.err")"
-	[ "$s" -eq 0 ] || fail "the replay with the server $phase exited $s: $(head -20 "$WORK/$phase.err")"
-}
-
 http_server_start
 prog=("$SAMPLES/http_libcurl" "http://127.0.0.1:$HTTP_PORT/libcurl")
 differs_live libcurl "${prog[@]}"
 n=$(http_requests)
-expect_status 0 at record -- "${prog[@]}" >"$WORK/rec"
+expect_status 0 at record -- "${prog[@]}" >"$WORK/libcurl.rec"
 ID=$(last_id)
 printf -v want 'HEX\nGET status 200\ngot 42 bytes: HEX\nPOST status 200'
-[ "$(sed -E 's/[0-9a-f]{64}/HEX/' "$WORK/rec")" = "$want" ] ||
-	fail "the recording did not print the server's answers: $(cat "$WORK/rec")"
+[ "$(sed -E 's/[0-9a-f]{64}/HEX/' "$WORK/libcurl.rec")" = "$want" ] ||
+	fail "the recording did not print the server's answers: $(cat "$WORK/libcurl.rec")"
 [ "$(http_requests)" -eq $((n + 2)) ] ||
 	fail "the server counted $(($(http_requests) - n)) requests while recording, expected 2"
 
-check_replay running
+net_check_replay libcurl "$ID" running
 http_server_stop
-check_replay stopped
+net_check_replay libcurl "$ID" stopped

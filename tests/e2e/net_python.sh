@@ -9,34 +9,21 @@
 . "$(dirname "$0")/lib.sh"
 [ -x "$PYTHON" ] || fail "$PYTHON is missing; run scripts/setup.sh"
 
-# check_replay PHASE: replays $ID; fails unless it printed $WORK/rec byte for byte, exited
-# 0 and the server counted no new request.
-check_replay() {
-	local phase=$1 n s=0
-	n=$(http_requests)
-	at replay "$ID" >"$WORK/$phase" 2>"$WORK/$phase.err" || s=$?
-	[ "$(http_requests)" -eq "$n" ] ||
-		fail "the replay with the server $phase sent it $(($(http_requests) - n)) requests; a replay must never connect"
-	cmp -s "$WORK/rec" "$WORK/$phase" ||
-		fail "the replay with the server $phase differs from the recording: $(diff "$WORK/rec" "$WORK/$phase" | head -20; head -20 "$WORK/$phase.err")"
-	[ "$s" -eq 0 ] || fail "the replay with the server $phase exited $s: $(head -20 "$WORK/$phase.err")"
-}
-
 http_server_start
 prog=("$PYTHON" "$SRCDIR/samples/http_python.py" "$HTTP_PORT")
 differs_live python "${prog[@]}"
 n=$(http_requests)
-expect_status 0 at record -- "${prog[@]}" >"$WORK/rec"
+expect_status 0 at record -- "${prog[@]}" >"$WORK/python.rec"
 ID=$(last_id)
 # The answers' shape, their random hex replaced (the chat answer: five 6-hex-digit words).
 printf -v want '%s\n' 'urllib GET /a 200 HEX' 'keep-alive GET /b 200 HEX' \
 	'keep-alive POST /c 200 got 12 bytes: HEX' 'keep-alive GET /chunked/d 200 HEX' \
 	'chat test-model W W W W W 5'
-[ "$(sed -E 's/[0-9a-f]{64}/HEX/; s/\<[0-9a-f]{6}\>/W/g' "$WORK/rec")" = "${want%$'\n'}" ] ||
-	fail "the recording did not print the server's answers: $(cat "$WORK/rec")"
+[ "$(sed -E 's/[0-9a-f]{64}/HEX/; s/\<[0-9a-f]{6}\>/W/g' "$WORK/python.rec")" = "${want%$'\n'}" ] ||
+	fail "the recording did not print the server's answers: $(cat "$WORK/python.rec")"
 [ "$(http_requests)" -eq $((n + 5)) ] ||
 	fail "the server counted $(($(http_requests) - n)) requests while recording, expected 5"
 
-check_replay running
+net_check_replay python "$ID" running
 http_server_stop
-check_replay stopped
+net_check_replay python "$ID" stopped
