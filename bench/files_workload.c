@@ -19,42 +19,15 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
-#if !defined(__x86_64__)
-#error "files_workload times its run with an x86_64 syscall instruction"
-#endif
+#include "raw_syscall.h"
+#include <unistd.h>
 
 #define FILES    2000
 #define WRITES   200
 #define MIN_SIZE 1024 /* file sizes: MIN_SIZE to MAX_SIZE bytes */
 #define MAX_SIZE 4096
 #define BUF_SIZE 4096 /* read() size: a whole file in one call, then one for EOF */
-
-/* CLOCK_MONOTONIC in ns, straight from the kernel. */
-static uint64_t raw_monotonic_ns(void)
-{
-	struct timespec ts;
-	long ret;
-	__asm__ volatile("syscall"
-	                 : "=a"(ret)
-	                 : "a"((long)SYS_clock_gettime), "D"((long)CLOCK_MONOTONIC), "S"(&ts)
-	                 : "rcx", "r11", "memory");
-	if (ret != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* write(2) that the preload cannot see, for the one line that differs from run to run. */
-static void raw_write(int fd, const char *buf, size_t len)
-{
-	long ret;
-	__asm__ volatile("syscall"
-	                 : "=a"(ret)
-	                 : "a"((long)SYS_write), "D"((long)fd), "S"(buf), "d"(len)
-	                 : "rcx", "r11", "memory");
-	(void)ret;
-}
 
 static uint64_t xorshift(uint64_t *x)
 {

@@ -16,25 +16,9 @@
 #include <sys/time.h>
 #include <time.h>
 
-#if !defined(__x86_64__)
-#error "hookbench times its loop with an x86_64 syscall instruction"
-#endif
+#include "raw_syscall.h"
 
 #define WARMUP_CALLS 10000
-
-/* CLOCK_MONOTONIC in ns, straight from the kernel. */
-static uint64_t raw_monotonic_ns(void)
-{
-	struct timespec ts;
-	long ret;
-	__asm__ volatile("syscall"
-	                 : "=a"(ret)
-	                 : "a"((long)SYS_clock_gettime), "D"((long)CLOCK_MONOTONIC), "S"(&ts)
-	                 : "rcx", "r11", "memory");
-	if (ret != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Each loop folds every result into a checksum that is printed, so no call can be dropped,
  * and a call whose result the program ignored would be a different benchmark. */
@@ -170,10 +154,5 @@ int main(int argc, char **argv)
 	             "call=%s n=%llu warmup=%d total_ns=%llu ns_per_call=%.3f checksum=%llx\n",
 	             call->name, n, WARMUP_CALLS, (unsigned long long)(t1 - t0),
 	             (double)(t1 - t0) / (double)n, (unsigned long long)sum);
-	long ret;
-	__asm__ volatile("syscall"
-	                 : "=a"(ret)
-	                 : "a"((long)SYS_write), "D"(1L), "S"(line), "d"((long)len)
-	                 : "rcx", "r11", "memory");
-	return ret == len ? 0 : 1;
+	return raw_write(1, line, (size_t)len) == len ? 0 : 1;
 }
