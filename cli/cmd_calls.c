@@ -33,6 +33,17 @@ static const char *arg_meaning(enum at_arg_kind k)
 	case AT_ARG_PATH: return "path, dir fd, flags";
 	case AT_ARG_PATH2: return "both paths, dir fds";
 	case AT_ARG_TEMPLATE: return "template length, flags, suffix length";
+	case AT_ARG_SOCKET: return "domain, type, protocol";
+	case AT_ARG_ACCEPT: return "fd, flags, whether the address was asked";
+	case AT_ARG_SEND: return "fd, byte count, flags; bytes sent";
+	case AT_ARG_SOCKOPT: return "fd, level, option";
+	case AT_ARG_LOOKUP: return "name, service, hints";
+	case AT_ARG_NAMEINFO: return "address, flags, buffer sizes";
+	case AT_ARG_POLL: return "fds and events asked, timeout";
+	case AT_ARG_SELECT: return "nfds, sets given, timeout";
+	case AT_ARG_EPOLL_CTL: return "epoll fd, op, target fd, event";
+	case AT_ARG_EPOLL_WAIT: return "epoll fd, max events, timeout";
+	case AT_ARG_INTS: return "both integers";
 	}
 	return "?";
 }
@@ -48,6 +59,10 @@ static const char *result_meaning(enum at_encoding e)
 	case AT_ENC_STAT: return "struct stat";
 	case AT_ENC_STATX: return "struct statx";
 	case AT_ENC_DIRENT: return "directory entry";
+	case AT_ENC_SOCKADDR: return "socket address";
+	case AT_ENC_MSG: return "address, control data, bytes";
+	case AT_ENC_ADDRINFO: return "address list";
+	case AT_ENC_HOSTENT: return "struct hostent";
 	}
 	return "?";
 }

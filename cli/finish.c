@@ -62,11 +62,11 @@ int finish_recording(at_store *s, const char *id, const char *run_dir, json_t *m
 	uint64_t end = (uint64_t)json_integer_value(json_object_get(meta, "end_ns"));
 	fprintf(stderr,
 	        "agenttrace: recorded %s (%s): %s, %" PRIu64 " events (time %" PRIu64
-	        ", random %" PRIu64 ", file %" PRIu64 "), %s, %.2f s\n",
+	        ", random %" PRIu64 ", file %" PRIu64 ", socket %" PRIu64 "), %s, %.2f s\n",
 	        id, cli_command_line(meta, cmd, sizeof cmd),
 	        cli_describe_status(meta, status, sizeof status), st.events,
 	        st.family[AT_FAMILY_TIME], st.family[AT_FAMILY_RANDOM], st.family[AT_FAMILY_FILE],
-	        cli_bytes(st.sealed_bytes, size, sizeof size),
+	        st.family[AT_FAMILY_SOCKET], cli_bytes(st.sealed_bytes, size, sizeof size),
 	        end > start ? (double)(end - start) / 1e9 : 0.0);
 	size_t i;
 	json_t *pat;

@@ -1,6 +1,7 @@
 /* The call vocabulary, expanded from calls.def, and how events read to people.
  * No allocation: the formatters write into caller buffers (the preload uses them too). */
 #include "agenttrace/event.h"
+#include "agenttrace/net.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ const char *at_family_name(enum at_family family)
 	case AT_FAMILY_TIME: return "time";
 	case AT_FAMILY_RANDOM: return "random";
 	case AT_FAMILY_FILE: return "file";
+	case AT_FAMILY_SOCKET: return "socket";
 	default: return "unknown";
 	}
 }
@@ -67,7 +69,8 @@ size_t at_event_paths(const at_event *ev, const char **p1, const char **p2)
 	const struct at_call_info *ci = at_call_info(ev->call);
 	int want = !ci                       ? 0
 	           : ci->arg == AT_ARG_PATH2 ? 2
-	                                     : ci->arg == AT_ARG_PATH || ci->arg == AT_ARG_OPEN;
+	                                     : ci->arg == AT_ARG_PATH || ci->arg == AT_ARG_OPEN ||
+	                                           ci->arg == AT_ARG_LOOKUP;
 	const char *out[2] = {NULL, NULL};
 	size_t at = 0;
 	if (ev->flags & AT_EVF_BLOB)
@@ -98,6 +101,51 @@ static void format_fd(const at_event *ev, char *out, size_t cap)
 		out[0] = '\0';
 }
 
+/* The socket family's keys (event.h); `fd` is "fd=3, " or "". */
+static void format_socket_args(const at_event *ev, const struct at_call_info *ci, const char *fd,
+                               const char *name, char *out, size_t cap)
+{
+	switch (ci->arg) {
+	case AT_ARG_SOCKET:
+		snprintf(out, cap, "domain=%" PRIu64 ", type=0x%" PRIx64 ", protocol=%" PRIu64,
+		         ev->arg0, ev->arg1 & 0xFFFFFFFFu, ev->arg1 >> 32);
+		break;
+	case AT_ARG_ACCEPT:
+		snprintf(out, cap, "%sflags=0%" PRIo64 "%s", fd, ev->arg0,
+		         ev->arg1 ? ", addr" : "");
+		break;
+	case AT_ARG_SEND:
+		snprintf(out, cap, "%scount=%" PRIu64 ", flags=0x%" PRIx64, fd, ev->arg0, ev->arg1);
+		break;
+	case AT_ARG_SOCKOPT:
+		snprintf(out, cap, "%slevel=%" PRIu64 ", name=%" PRIu64, fd, ev->arg0, ev->arg1);
+		break;
+	case AT_ARG_LOOKUP: snprintf(out, cap, "\"%s\"", name); break;
+	case AT_ARG_NAMEINFO:
+		snprintf(out, cap, "flags=0x%" PRIx64 ", hostlen=%" PRIu64 ", servlen=%" PRIu64,
+		         ev->arg0, ev->arg1 & 0xFFFFFFFFu, ev->arg1 >> 32);
+		break;
+	case AT_ARG_POLL:
+		snprintf(out, cap, "nfds=%" PRIu64 ", timeout=%" PRId64, ev->arg0,
+		         (int64_t)ev->arg1);
+		break;
+	case AT_ARG_SELECT:
+		snprintf(out, cap, "nfds=%" PRIu64 ", timeout=%" PRId64, ev->arg0 & 0xFFFFFFFFu,
+		         (int64_t)ev->arg1);
+		break;
+	case AT_ARG_EPOLL_CTL:
+		snprintf(out, cap, "%sop=%" PRIu64 ", target=%" PRId64, fd, ev->arg0,
+		         (int64_t)ev->arg1);
+		break;
+	case AT_ARG_EPOLL_WAIT:
+		snprintf(out, cap, "%smax=%" PRIu64 ", timeout=%" PRId64, fd, ev->arg0,
+		         (int64_t)ev->arg1);
+		break;
+	case AT_ARG_INTS: snprintf(out, cap, "%" PRIu64 ", %" PRIu64, ev->arg0, ev->arg1); break;
+	default: break;
+	}
+}
+
 static void format_file_args(const at_event *ev, const struct at_call_info *ci, char *out,
                              size_t cap)
 {
@@ -111,8 +159,13 @@ static void format_file_args(const at_event *ev, const struct at_call_info *ci, 
 		p2 = "?";
 	switch (ci->arg) {
 	case AT_ARG_FD:
-		if (ev->fd >= 0)
+		if (ev->call == AT_CALL_connect || ev->call == AT_CALL_bind) {
+			char addr[128];
+			at_sockaddr_format(ev->payload, ev->len, addr, sizeof addr);
+			snprintf(out, cap, "fd=%d, %s", ev->fd, addr);
+		} else if (ev->fd >= 0) {
 			snprintf(out, cap, "fd=%d", ev->fd);
+		}
 		break;
 	case AT_ARG_OPEN:
 		snprintf(out, cap, "%s\"%s\", flags=0%" PRIo64 ", mode=0%" PRIo64, fd, p1, ev->arg0,
@@ -148,7 +201,7 @@ static void format_file_args(const at_event *ev, const struct at_call_info *ci, 
 	case AT_ARG_TEMPLATE:
 		snprintf(out, cap, "flags=0%" PRIo64 ", suffix=%" PRIu64, ev->arg0, ev->arg1);
 		break;
-	default: break;
+	default: format_socket_args(ev, ci, fd, p1, out, cap); break;
 	}
 }
 
@@ -274,6 +327,42 @@ static void format_file_result(const at_event *ev, const struct at_call_info *ci
 	}
 }
 
+/* Message calls: their bytes; lookups: the first address found. */
+static void format_socket_result(const at_event *ev, const struct at_call_info *ci, char *out,
+                                 size_t cap)
+{
+	const uint8_t *data;
+	size_t len;
+	int sent;
+	if (ev->err || (ev->flags & AT_EVF_BLOB))
+		return;
+	if (ci->result == AT_ENC_MSG) {
+		if (at_event_io_data(ev, &sent, &data, &len))
+			format_text(data, len, out, cap);
+		return;
+	}
+	if (ci->result != AT_ENC_ADDRINFO || ev->ret != 0)
+		return;
+	/* node NUL service NUL, u32 count, i32 x4, u32 addrlen, address */
+	size_t at = at_event_paths(ev, NULL, NULL);
+	const uint8_t *nul = at < ev->len ? memchr(ev->payload + at, 0, ev->len - at) : NULL;
+	uint32_t count = 0, alen = 0;
+	if (!nul)
+		return;
+	at = (size_t)(nul - ev->payload) + 1;
+	if (ev->len < at + 24)
+		return;
+	memcpy(&count, ev->payload + at, 4);
+	memcpy(&alen, ev->payload + at + 20, 4);
+	char addr[128];
+	if (count && alen <= ev->len - at - 24)
+		at_sockaddr_format(ev->payload + at + 24, alen, addr, sizeof addr);
+	else
+		addr[0] = '\0';
+	snprintf(out, cap, "%s%s(%" PRIu32 " address%s)", addr, addr[0] ? " " : "", count,
+	         count == 1 ? "" : "es");
+}
+
 char *at_event_format_result(const at_event *ev, char *out, size_t cap)
 {
 	const struct at_call_info *ci = at_call_info(ev->call);
@@ -296,6 +385,14 @@ char *at_event_format_result(const at_event *ev, char *out, size_t cap)
 		if (time_pair(ev, &sec, &frac))
 			snprintf(out, cap, "%" PRId64 ".%06" PRId64, sec, frac);
 		break;
+	case AT_ENC_SOCKADDR: /* connect and bind show the address given with their args */
+		if (!ev->err && !(ev->flags & AT_EVF_BLOB) && ev->call != AT_CALL_connect &&
+		    ev->call != AT_CALL_bind)
+			at_sockaddr_format(ev->payload, ev->len, out, cap);
+		break;
+	case AT_ENC_MSG:
+	case AT_ENC_ADDRINFO:
+	case AT_ENC_HOSTENT: format_socket_result(ev, ci, out, cap); break;
 	case AT_ENC_DATA:
 	case AT_ENC_STAT:
 	case AT_ENC_STATX:

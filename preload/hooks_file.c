@@ -23,14 +23,6 @@
 
 #define ALIAS(name) __attribute__((alias(#name), visibility("default")))
 
-/* errno as the recording saw it, set again after our own bookkeeping. */
-#define RETURN_ERR(r, e)                                                                           \
-	do {                                                                                       \
-		if (e)                                                                             \
-			errno = (e);                                                               \
-		return (r);                                                                        \
-	} while (0)
-
 /* ---- opening and closing ---- */
 
 static int real_open_any(uint16_t call, int dirfd, const char *path, int flags, mode_t mode)
@@ -130,6 +122,7 @@ AT_HOOK int close(int fd)
 		int r = real_close(fd);
 		int e = AT_ERR_IF(r < 0);
 		at_fd_set(fd, AT_FD_NONE); /* Linux frees the number even when close fails */
+		at_epoll_forget(fd);
 		at_record_parts(AT_CALL_close, fd, r, e, 0, 0, NULL, 0, 0, t0);
 		RETURN_ERR(r, e);
 	}
@@ -137,10 +130,12 @@ AT_HOOK int close(int fd)
 		const struct at_rawrec *ev = at_replay_take_fd(AT_CALL_close, fd, 0, 0);
 		int r = (int)at_replay_ret(ev), e = errno;
 		at_replay_release_fd(fd);
+		at_epoll_forget(fd);
 		RETURN_ERR(r, r < 0 ? e : 0);
 	}
 	default:
 		at_fd_set(fd, AT_FD_NONE);
+		at_epoll_forget(fd);
 		if (!real_close)
 			return (int)AT_LIBC_RESULT(at_sys_close(fd));
 		return real_close(fd);

@@ -5,9 +5,14 @@
 #define AGENTTRACE_PRELOAD_INTERNAL_H
 
 #include <dirent.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <termios.h>
@@ -102,6 +107,13 @@ void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1
 #define AT_PART(p, n) ((struct iovec){(void *)(uintptr_t)(p), (n)})
 void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
                      const struct iovec *parts, int nparts, size_t limit, uint64_t t0);
+/* Returns r with errno as the recording saw it, set again after our own bookkeeping. */
+#define RETURN_ERR(r, e)                                                                           \
+	do {                                                                                       \
+		if (e)                                                                             \
+			errno = (e);                                                               \
+		return (r);                                                                        \
+	} while (0)
 /* errno after a call that failed, by the call's convention; 0 when it succeeded. */
 #define AT_ERR_IF(failed) ((failed) ? errno : 0)
 
@@ -117,6 +129,13 @@ int64_t at_replay_ret(const struct at_rawrec *ev);
 void at_replay_after_fork(void);
 /* at_replay_take for a call on descriptor `fd` (-1: none): the fd must match too. */
 const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, uint64_t arg1);
+/* at_replay_take_fd for a send: the byte count is not a key, so that a send of other
+ * bytes is reported by at_replay_check_sent with the bytes themselves. */
+const struct at_rawrec *at_replay_take_sent(uint16_t call, int fd, uint64_t arg1);
+/* Checks the `given` bytes of a send against what the recording sent (after `skip` bytes of
+ * the payload): a difference, or fewer bytes, is a divergence showing them in context. */
+void at_replay_check_sent(const struct at_rawrec *ev, size_t skip, const struct iovec *parts,
+                          int nparts, size_t given);
 /* Checks the paths a call was given against the recorded ones (p2 may be NULL). */
 void at_replay_check_paths(const struct at_rawrec *ev, const char *p1, const char *p2);
 /* The recorded result after the paths (the whole payload for calls without paths). */
@@ -125,6 +144,14 @@ const uint8_t *at_replay_result(const struct at_rawrec *ev, uint32_t *len);
  * the parts (count = what the recording wrote). */
 void at_replay_check_data(const struct at_rawrec *ev, const struct iovec *parts, int nparts,
                           size_t count);
+/* The same for bytes recorded after `skip` bytes of the payload (a message's address). */
+void at_replay_check_data_from(const struct at_rawrec *ev, size_t skip, const struct iovec *parts,
+                               int nparts, size_t count);
+/* Stops the replay with a mismatch report: the call matched, what it was given did not. */
+__attribute__((noreturn)) void at_replay_mismatch(const struct at_rawrec *ev, const char *detail);
+/* Checks the address a connect, bind or sendto was given against the recorded one. */
+void at_replay_check_addr(const struct at_rawrec *ev, const void *want, size_t want_len,
+                          const void *addr, size_t len);
 /* Stops the replay with a report: something the recording cannot serve. */
 __attribute__((noreturn)) void at_replay_refuse(const struct at_rawrec *ev, const char *detail);
 
@@ -137,6 +164,7 @@ enum at_fd_kind {
 	AT_FD_DIR,      /* a directory */
 	AT_FD_STD,      /* inherited, or a terminal: replay serves reads, shows writes */
 	AT_FD_RANDOM,   /* /dev/urandom or /dev/random: its reads are randomness */
+	AT_FD_SOCKET,   /* a socket the program made or accepted: replay serves it, sends nothing */
 };
 #define AT_FD_TABLE 65536
 extern uint8_t at_fd_kinds[AT_FD_TABLE];
@@ -167,5 +195,7 @@ int at_path_excluded(int dirfd, const char *path);
 void at_replay_reserve_fd(int fd, int kind, int cloexec, const char *path, int from);
 /* Replay: releases the stand-in after a recorded successful close. */
 void at_replay_release_fd(int fd);
+/* The descriptor `fd` is gone: forget its epoll registrations (preload/hooks_poll.c). */
+void at_epoll_forget(int fd);
 
 #endif

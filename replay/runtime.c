@@ -15,6 +15,7 @@
 
 #include "../preload/preload_internal.h"
 #include "../preload/sys_raw.h"
+#include "agenttrace/net.h"
 #include "replay_internal.h"
 
 #define malloc do_not_allocate_in_hooks
@@ -166,6 +167,26 @@ __attribute__((noreturn)) static void diverge_detail(const struct at_rawrec *ev,
 	           detail);
 }
 
+void at_replay_mismatch(const struct at_rawrec *ev, const char *detail)
+{
+	diverge_detail(ev, detail);
+}
+
+void at_replay_check_addr(const struct at_rawrec *ev, const void *want, size_t want_len,
+                          const void *addr, size_t len)
+{
+	if (want_len == len && (!len || !memcmp(want, addr, len)))
+		return;
+	char w[128], g[128], detail[400];
+	at_sockaddr_format(want, want_len, w, sizeof w);
+	at_sockaddr_format(addr, len, g, sizeof g);
+	snprintf(detail, sizeof detail,
+	         "the recording used address %s, the program asks for %s; replay never opens "
+	         "a connection the recording does not have",
+	         w[0] ? w : "(none)", g[0] ? g : "(none)");
+	diverge_detail(ev, detail);
+}
+
 void at_replay_refuse(const struct at_rawrec *ev, const char *detail)
 {
 	diverge_at("unsupported", step_of(ev), ev, ev->call, at_rawrec_fd(ev), ev->arg0, ev->arg1,
@@ -222,6 +243,27 @@ const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, 
 	const struct at_rawrec *ev = (const struct at_rawrec *)(at_proc.base + e->offset);
 	if (ev->call != call || ev->arg0 != arg0 || ev->arg1 != arg1 || at_rawrec_fd(ev) != fd)
 		diverge("mismatch", e, call, fd, arg0, arg1);
+	return ev;
+}
+
+const struct at_rawrec *at_replay_take_sent(uint16_t call, int fd, uint64_t arg1)
+{
+	struct at_rawlog_header *h = at_proc.hdr;
+	uint32_t th = at_thread();
+	if (th >= h->nthreads)
+		diverge("thread", NULL, call, fd, 0, arg1);
+	uint64_t *cur = &cursors()[th];
+	uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
+	const struct at_replay_entry *e;
+	do {
+		if (c == 0)
+			end_of_events(call, fd, 0, arg1);
+		e = &entries()[c - 1];
+	} while (
+	    !__atomic_compare_exchange_n(cur, &c, e->next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	const struct at_rawrec *ev = (const struct at_rawrec *)(at_proc.base + e->offset);
+	if (ev->call != call || ev->arg1 != arg1 || at_rawrec_fd(ev) != fd)
+		diverge("mismatch", e, call, fd, 0, arg1);
 	return ev;
 }
 
@@ -287,9 +329,19 @@ static size_t quote(char *out, size_t cap, const uint8_t *p, size_t n)
 void at_replay_check_data(const struct at_rawrec *ev, const struct iovec *parts, int nparts,
                           size_t count)
 {
+	at_replay_check_data_from(ev, 0, parts, nparts, count);
+}
+
+void at_replay_check_data_from(const struct at_rawrec *ev, size_t skip, const struct iovec *parts,
+                               int nparts, size_t count)
+{
 	uint32_t len;
 	const uint8_t *want = at_rawrec_payload(ev, &len);
 	size_t at = 0;
+	if (skip > len)
+		skip = len;
+	want += skip;
+	len -= (uint32_t)skip;
 	if (count > len)
 		count = len;
 	for (int i = 0; i < nparts && at < count; i++) {
@@ -308,15 +360,52 @@ void at_replay_check_data(const struct at_rawrec *ev, const struct iovec *parts,
 			quote(g, sizeof g, got + gfrom, gn);
 			static const char *const names[] = {" (stdin)", " (stdout)", " (stderr)"};
 			int fd = at_rawrec_fd(ev);
-			snprintf(
-			    detail, sizeof detail,
-			    "bytes written to fd %d%s differ at byte %zu: recorded \"%s\", the "
-			    "program wrote \"%s\"",
-			    fd, fd >= 0 && fd < 3 ? names[fd] : "", pos, w, g);
+			snprintf(detail, sizeof detail,
+			         "bytes %s fd %d%s differ at byte %zu: recorded \"%s\", the "
+			         "program wrote \"%s\"",
+			         at_fd_kind(fd) == AT_FD_SOCKET ? "sent on" : "written to", fd,
+			         fd >= 0 && fd < 3 ? names[fd] : "", pos, w, g);
 			diverge_detail(ev, detail);
 		}
 		at += n;
 	}
+}
+
+void at_replay_check_sent(const struct at_rawrec *ev, size_t skip, const struct iovec *parts,
+                          int nparts, size_t given)
+{
+	if (ev->ret <= 0)
+		return;
+	size_t want = (size_t)ev->ret;
+	at_replay_check_data_from(ev, skip, parts, nparts, given < want ? given : want);
+	/* Same bytes so far. More or fewer in all is a divergence too, unless the recording's
+	 * send was a partial one (it was asked for more than it sent): then so is this one. */
+	if (given == want || (given > want && ev->arg0 > want))
+		return;
+	char rest[400], detail[700];
+	const char *who = "recording";
+	if (given < want) {
+		uint32_t len;
+		const uint8_t *p = at_rawrec_payload(ev, &len);
+		size_t from = skip + given, n = len > from ? len - from : 0;
+		quote(rest, sizeof rest, p + from, n < 80 ? n : 80);
+	} else { /* the program's bytes after the recorded ones */
+		uint8_t more[80];
+		size_t n = 0, at = 0;
+		for (int i = 0; i < nparts && n < sizeof more; i++) {
+			const uint8_t *b = parts[i].iov_base;
+			for (size_t j = 0; j < parts[i].iov_len && n < sizeof more; j++, at++)
+				if (at >= want)
+					more[n++] = b[j];
+		}
+		quote(rest, sizeof rest, more, n);
+		who = "program";
+	}
+	snprintf(detail, sizeof detail,
+	         "the program sent %zu bytes on fd %d where the recording sent %zu; the %s went "
+	         "on with \"%s\"",
+	         given, at_rawrec_fd(ev), want, who, rest);
+	diverge_detail(ev, detail);
 }
 
 size_t at_replay_copy(const struct at_rawrec *ev, void *dst, size_t cap)

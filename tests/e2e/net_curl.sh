@@ -2,9 +2,6 @@
 # curl runs its resolver in a thread of its own). The server answers random bytes and counts
 # requests; each replay must print the recording's bytes without connecting, both while
 # the server still runs (it would count a request) and after it stopped (a connect fails).
-# NOT registered in tests/e2e/meson.build: it fails until socket calls are recorded and
-# replayed. Register it with the socket hooks. Run by hand:
-#   AGENTTRACE=build/cli/agenttrace SAMPLES=build/samples SRCDIR=. bash tests/e2e/net_curl.sh
 . "$(dirname "$0")/lib.sh"
 [ -x "$PYTHON" ] || fail "$PYTHON is missing; run scripts/setup.sh"
 

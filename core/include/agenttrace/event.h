@@ -8,7 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum at_family { AT_FAMILY_TIME = 0, AT_FAMILY_RANDOM = 1, AT_FAMILY_FILE = 2, AT_FAMILY_COUNT };
+enum at_family {
+	AT_FAMILY_TIME = 0,
+	AT_FAMILY_RANDOM = 1,
+	AT_FAMILY_FILE = 2,
+	AT_FAMILY_SOCKET = 3,
+	AT_FAMILY_COUNT
+};
 
 /* What an event's match keys (arg0, arg1) mean for a call. Replay compares both keys. */
 enum at_arg_kind {
@@ -37,6 +43,18 @@ enum at_arg_kind {
 	AT_ARG_PATH,  /* payload: path NUL, then the result; arg0, arg1: the call's integers */
 	AT_ARG_PATH2, /* payload: two paths, each NUL-terminated */
 	AT_ARG_TEMPLATE, /* arg0: flags; arg1: suffix length; payload: the name made */
+	/* Socket calls (the socket is the event's fd). */
+	AT_ARG_SOCKET,     /* arg0: domain; arg1: type | protocol << 32 */
+	AT_ARG_ACCEPT,     /* arg0: flags (accept4); arg1: 1 if the peer's address was asked */
+	AT_ARG_SEND,       /* arg0: byte count asked; arg1: flags */
+	AT_ARG_SOCKOPT,    /* arg0: level; arg1: option name */
+	AT_ARG_LOOKUP,     /* payload: the name(s) looked up, NUL-terminated; arg0, arg1: net.h */
+	AT_ARG_NAMEINFO,   /* arg0: flags; arg1: host buffer size | service buffer size << 32 */
+	AT_ARG_POLL,       /* arg0: descriptor count; arg1: timeout (ms for poll, ns for ppoll) */
+	AT_ARG_SELECT,     /* arg0: nfds | sets given << 32; arg1: timeout (us / ns), -1: none */
+	AT_ARG_EPOLL_CTL,  /* arg0: op; arg1: the descriptor added, changed or removed */
+	AT_ARG_EPOLL_WAIT, /* arg0: most events asked; arg1: timeout in ms */
+	AT_ARG_INTS,       /* arg0, arg1: the call's two integer arguments */
 };
 
 /* How a call's payload (the bytes that came in) is encoded in a sealed trace. */
@@ -49,6 +67,10 @@ enum at_encoding {
 	AT_ENC_STAT,     /* a struct stat (after any paths) */
 	AT_ENC_STATX,    /* a struct statx (after any paths) */
 	AT_ENC_DIRENT,   /* d_ino, d_off (u64 each), d_type (u8), then the name */
+	AT_ENC_SOCKADDR, /* a socket address, as the kernel gives it */
+	AT_ENC_MSG,      /* struct at_msg_head, the address, control data, then the bytes */
+	AT_ENC_ADDRINFO, /* the names looked up, then the getaddrinfo list (net.h) */
+	AT_ENC_HOSTENT,  /* the name looked up, then the struct hostent (net.h) */
 };
 
 /* How a call reports failure. */
@@ -76,7 +98,7 @@ struct at_call_info {
 
 /* The description of call `id`, or NULL for an id this version does not know. */
 const struct at_call_info *at_call_info(unsigned id);
-/* "time", "random", "file". */
+/* "time", "random", "file", "socket". */
 const char *at_family_name(enum at_family family);
 
 /* Event flags. */
