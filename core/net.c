@@ -97,7 +97,7 @@ struct packer {
 
 static void put(struct packer *w, const void *p, size_t n)
 {
-	if (w->at < w->cap)
+	if (n && w->at < w->cap)
 		memcpy(w->out + w->at, p, n < w->cap - w->at ? n : w->cap - w->at);
 	w->at += n;
 }

@@ -317,7 +317,8 @@ static ssize_t replay_send(uint16_t call, int fd, int flags, const struct msg_pa
 		at_replay_check_addr(ev, p + sizeof h, h.namelen, m->parts[1].iov_base,
 		                     m->head.namelen);
 		if (h.controllen != m->head.controllen ||
-		    memcmp(p + sizeof h + h.namelen, m->parts[2].iov_base, h.controllen))
+		    (h.controllen &&
+		     memcmp(p + sizeof h + h.namelen, m->parts[2].iov_base, h.controllen)))
 			at_replay_mismatch(ev,
 			                   "the control data sent differs from the recording's");
 	}
@@ -429,7 +430,8 @@ static ssize_t scatter(const struct at_rawrec *ev, size_t skip, const struct iov
 	len -= (uint32_t)skip;
 	for (size_t i = 0; i < iovcnt && len; i++) {
 		size_t n = min_size(iov[i].iov_len, len);
-		memcpy(iov[i].iov_base, p, n);
+		if (n)
+			memcpy(iov[i].iov_base, p, n);
 		p += n;
 		len -= (uint32_t)n;
 	}
