@@ -1,4 +1,5 @@
-/* agenttrace show <id> [--events] [--json]: a trace's summary, or its events. */
+/* agenttrace show <id> [--events] [--json]: a trace's summary with its HTTP exchanges and
+ * LLM calls (grouped by netview.c), or its events. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,26 +11,29 @@
 #include "agenttrace/seal.h"
 #include "cli.h"
 #include "fdview.h"
+#include "netview.h"
+#include "show.h"
 
 static const char usage[] =
     "usage: agenttrace show <id> [--events] [--json]\n"
     "\n"
-    "Shows a trace: its command, times, status and counts per family of calls.\n"
+    "Shows a trace: its command, times, status and counts per family of calls, then its\n"
+    "HTTP/1.x exchanges and the LLM API calls among them.\n"
     "  --events   every event, one per line: step, thread, call, result, duration\n"
     "  --json     the summary as one JSON object; with --events, one JSON object per\n"
     "             event per line, with seq, thread, call, args, ret, errno, dur_ns and data\n"
     "             (the payload, one character per byte: U+0000..U+00FF)\n";
 
-/* The payload as a JSON string with one code point per byte (ISO-8859-1), so text stays
+/* Bytes as a JSON string with one code point per byte (ISO-8859-1), so text stays
  * readable and bytes.encode('latin-1') gives the exact bytes back. */
-static json_t *payload_json(const at_event *ev)
+json_t *show_latin1_json(const uint8_t *p, size_t len)
 {
-	char *buf = malloc(2 * (size_t)ev->len + 1);
+	char *buf = malloc(2 * len + 1);
 	size_t n = 0;
 	if (!buf)
 		return json_null();
-	for (uint32_t i = 0; i < ev->len; i++) {
-		uint8_t b = ev->payload[i];
+	for (size_t i = 0; i < len; i++) {
+		uint8_t b = p[i];
 		if (b < 0x80) {
 			buf[n++] = (char)b;
 		} else {
@@ -40,6 +44,11 @@ static json_t *payload_json(const at_event *ev)
 	json_t *s = json_stringn(buf, n);
 	free(buf);
 	return s ? s : json_null();
+}
+
+static json_t *payload_json(const at_event *ev)
+{
+	return show_latin1_json(ev->payload, ev->len);
 }
 
 static void print_event(const at_event *ev, int pid, const struct fdview_note *fn, const char *blob,
@@ -92,7 +101,7 @@ static void print_event(const at_event *ev, int pid, const struct fdview_note *f
 
 /* The content a blob reference stands for, in place of the reference (for people, who
  * want the bytes). *content is the caller's to free; a missing blob leaves the reference. */
-static void resolve_blob(const char *home, at_event *ev, void **content, char *hex)
+void show_resolve_blob(const char *home, at_event *ev, void **content, char *hex)
 {
 	at_blob_id id;
 	hex[0] = '\0';
@@ -123,7 +132,7 @@ static int show_events(at_trace *t, const char *id, const char *home, int json)
 			struct fdview_note fn;
 			void *content = NULL;
 			char hex[2 * AT_BLOB_ID_LEN + 1];
-			resolve_blob(home, &ev, &content, hex);
+			show_resolve_blob(home, &ev, &content, hex);
 			fdview_apply(view, &ev, &fn);
 			print_event(&ev, si->pid, &fn, hex[0] ? hex : NULL, json);
 			free(content);
@@ -240,18 +249,31 @@ int cmd_show(int argc, char **argv)
 		rc = cli_resolve(s, ref, id, sizeof id);
 	if (!rc)
 		rc = cli_open_trace(s, id, &t, &meta);
+	struct netview nv;
+	netview_init(&nv);
 	if (!rc && events) {
 		rc = show_events(t, id, at_store_home(s), json);
 	} else if (!rc && json) {
+		rc = show_network_scan(t, id, at_store_home(s), meta, &nv);
 		json_object_set_new(meta, "streams", streams_json(t));
 		json_object_set_new(meta, "sealed_bytes",
 		                    json_integer((json_int_t)at_trace_file_size(t)));
 		json_object_set_new(meta, "chunks", json_integer(at_trace_chunk_count(t)));
-		json_dumpf(meta, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		putchar('\n');
+		show_network_json(&nv, meta);
+		if (!rc) {
+			json_dumpf(meta, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+			putchar('\n');
+		}
 	} else if (!rc) {
+		/* The summary first: it does not need the events, so a damaged chunk still
+		 * leaves it to read. */
 		show_summary(t, id, meta);
+		fflush(stdout);
+		rc = show_network_scan(t, id, at_store_home(s), meta, &nv);
+		if (!rc)
+			show_network_print(&nv, at_trace_stream_count(t) > 1);
 	}
+	netview_free(&nv);
 	if (fflush(stdout) != 0 && errno != EPIPE)
 		rc = rc ? rc : AT_EXIT_IO;
 	json_decref(meta);

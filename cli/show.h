@@ -1,0 +1,25 @@
+/* What cmd_show.c and show_network.c share. */
+#ifndef AGENTTRACE_CLI_SHOW_H
+#define AGENTTRACE_CLI_SHOW_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "agenttrace/container.h"
+#include "agenttrace/event.h"
+#include "netview.h"
+
+/* Bytes as a JSON string with one code point per byte (ISO-8859-1). */
+json_t *show_latin1_json(const uint8_t *p, size_t len);
+/* Replaces a blob reference's payload by the content (*content: to free; hex: its id). */
+void show_resolve_blob(const char *home, at_event *ev, void **content, char *hex);
+/* Groups every stream's socket traffic into `nv`; returns an exit status, after saying
+ * what went wrong. A trace without socket calls is not read. */
+int show_network_scan(at_trace *t, const char *id, const char *home, json_t *meta,
+                      struct netview *nv);
+/* The HTTP and LLM sections of the summary (nothing when there was no traffic). */
+void show_network_print(const struct netview *nv, int processes);
+/* Adds "http", "llm_calls" and "raw_connections" to the summary object. */
+void show_network_json(const struct netview *nv, json_t *out);
+
+#endif
