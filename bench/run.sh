@@ -19,11 +19,18 @@
 #     program's own time, and the ratios to the bare run (target: record at most 1.3x).
 #  4. Store size: bench/store_size.sh records a small Python script once, then nine more
 #     times, and compares the store's size (target: ten take less than twice one).
+#  5. Network (issue 4), against tests/e2e/http_server.py on 127.0.0.1, started here outside
+#     any recording and stopped on exit. A busy agent: net_workload makes 300 HTTP calls on
+#     one keep-alive connection, a file and the clocks read before each; each round runs it
+#     bare and recorded (in alternating order) and replays the recording (target: record at
+#     most 1.1x plain, wall and loop). A latency-bound agent: 10 calls to a second server
+#     that waits 200 ms before each answer; record and replay wall times (target: replay at
+#     least 20x faster than record).
 #
 # Prints a markdown report on stdout and writes it to bench/results/latest.md, with the raw
-# samples in bench/results/latest.tsv (1) and latest-files.tsv (3). Progress goes to stderr.
-# Traces go to temporary stores, removed on exit. Needs only bash, coreutils and
-# /usr/bin/python3.
+# samples in bench/results/latest.tsv (1), latest-files.tsv (3) and latest-net.tsv (5).
+# Progress goes to stderr. Traces go to temporary stores, removed on exit. Needs only bash,
+# coreutils and /usr/bin/python3.
 #
 # Environment:
 #   BENCH_REPS=7      rounds (at least 5 for a figure worth quoting)
@@ -32,8 +39,8 @@
 #   BENCH_CALLS="clock-monotonic clock-realtime time getrandom16"
 #   BENCH_SIZE_N=1000000
 #   BENCH_TMPDIR=${TMPDIR:-/tmp}  where the temporary AGENTTRACE_HOME goes
-#   BENCH_FILES_TMPDIR=/dev/shm   where files_workload's files go (tmpfs; see below)
-#   BENCH_SECTIONS="calls size files store"  which of the four to run
+#   BENCH_FILES_TMPDIR=/dev/shm   where files_workload's files and the net servers' files go (tmpfs)
+#   BENCH_SECTIONS="calls size files store net"  which of the five to run
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,12 +53,13 @@ SCALE=${BENCH_SCALE:-1}
 CALLS=${BENCH_CALLS:-clock-monotonic clock-realtime time getrandom16}
 SIZE_N=${BENCH_SIZE_N:-1000000}
 SIZE_CALLS="clock-monotonic clock-realtime clock-spaced getrandom16"
-SECTIONS=${BENCH_SECTIONS:-calls size files store}
+SECTIONS=${BENCH_SECTIONS:-calls size files store net}
 PY=/usr/bin/python3
 
 AT=$BUILD/cli/agenttrace
 HOOKBENCH=$BUILD/bench/hookbench
 FILES_WORKLOAD=$BUILD/bench/files_workload
+NET_WORKLOAD=$BUILD/bench/net_workload
 PRELOAD=$BUILD/preload/libagenttrace-preload.so
 RESULTS=$ROOT/bench/results
 
@@ -65,14 +73,18 @@ for f in "$AT" "$HOOKBENCH" "$FILES_WORKLOAD" "$PRELOAD"; do
 done
 for section in $SECTIONS; do
 	case $section in
-	calls | size | files | store) ;;
-	*) die "BENCH_SECTIONS: unknown section '$section' (calls, size, files, store)" ;;
+	calls | size | files | store | net) ;;
+	*) die "BENCH_SECTIONS: unknown section '$section' (calls, size, files, store, net)" ;;
 	esac
 done
 want() { # want SECTION: whether BENCH_SECTIONS asks for it
 	[[ " $SECTIONS " == *" $1 "* ]]
 }
 [ -x "$PY" ] || die "$PY is needed to compute the medians"
+if want net; then
+	[ -e "$NET_WORKLOAD" ] || die "$NET_WORKLOAD is missing; build first with 'make build'"
+	command -v timeout >/dev/null || die "timeout (coreutils) is needed to bound the replays"
+fi
 [[ $REPS =~ ^[0-9]+$ && $REPS -ge 1 ]] || die "BENCH_REPS must be a positive number, not '$REPS'"
 [ "$REPS" -ge 5 ] || echo "bench: only $REPS rounds; use at least 5 for figures worth quoting" >&2
 
@@ -99,8 +111,18 @@ calls_for() {
 }
 
 WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/agenttrace-bench.XXXXXX")
-FILES_TMP= # files_workload's directory, made by files_setup
-trap 'rm -rf "$WORK" ${FILES_TMP:+"$FILES_TMP"}' EXIT
+FILES_TMP=     # files_workload's directory, made by files_setup
+NET_TMP=       # the network section's servers' files, made by net_setup
+NET_SERVERS=() # the servers' pids: any still running is stopped on exit
+cleanup() {
+	local pid
+	for pid in ${NET_SERVERS[@]+"${NET_SERVERS[@]}"}; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK" ${FILES_TMP:+"$FILES_TMP"} ${NET_TMP:+"$NET_TMP"}
+}
+trap cleanup EXIT
 export AGENTTRACE_HOME=$WORK/home
 mkdir -p "$AGENTTRACE_HOME"
 unset AGENTTRACE_RUN
@@ -379,6 +401,178 @@ files_round() {
 		"$((wall[replay] / 1000000))" "$((wall[record_cold] / 1000000))" >&2
 }
 
+# --- the network workloads ----------------------------------------------------------------
+# Two instances of tests/e2e/http_server.py on 127.0.0.1, one per benchmark (the delay is
+# per server), started here, outside any recording, each bounded by --max-seconds and
+# stopped when its benchmark ends (or by cleanup on exit).
+#
+# Its port and count files are on a tmpfs (BENCH_FILES_TMPDIR): it rewrites the count file
+# (write, then rename) after every answer, and on ext4 that made each call take 1.4 ms
+# instead of 0.16 ms, and vary with it. (The server turns Nagle's algorithm off itself: with
+# it on, 300 keep-alive calls took 13 s instead of 50 ms.)
+NET_CALLS=300 # the busy agent's calls, on one connection
+LAT_CALLS=10  # the latency-bound agent's
+LAT_DELAY_MS=200
+LAT_REPS=$((REPS < 5 ? REPS : 5)) # 2 s per recording: 5 replays are enough
+NET_HOME=$WORK/net-home
+NET_CONTEXT=$WORK/net-context # the files the workload reads between calls
+NET_SAMPLES=$WORK/net.tsv
+NET_REPLAY_TOLD= # whether a replay that failed was told about (once is enough)
+# net_server_start NAME MAX_SECONDS [ARGS...]: starts the server (ARGS go to it) and waits up
+# to 5 s for it to listen. Sets NET_PORT, NET_PID and NET_COUNT (its count file).
+net_server_start() {
+	local name=$1 max=$2 port_file=$NET_TMP/$1.port log=$WORK/$1-server.log
+	shift 2
+	NET_COUNT=$NET_TMP/$name.count
+	# -B: no __pycache__ in the source tree. Output to a file: a server holding run.sh's
+	# stdout open would keep a pipe reading it (make bench | tee) from ending.
+	"$PY" -B "$ROOT/tests/e2e/http_server.py" --port-file "$port_file" \
+		--count-file "$NET_COUNT" --max-seconds "$max" "$@" >"$log" 2>&1 </dev/null &
+	NET_PID=$!
+	NET_SERVERS+=("$NET_PID")
+	for _ in $(seq 50); do
+		[ -s "$port_file" ] && break
+		kill -0 "$NET_PID" 2>/dev/null || die "tests/e2e/http_server.py exited: $(cat "$log")"
+		sleep 0.1
+	done
+	[ -s "$port_file" ] || die "tests/e2e/http_server.py did not listen within 5 s: $(cat "$log")"
+	NET_PORT=$(cat "$port_file")
+}
+
+net_server_stop() { # net_server_stop PID
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+net_setup() {
+	NET_TMP=$(mktemp -d "$FILES_TMPDIR/agenttrace-net.XXXXXX")
+	"$NET_WORKLOAD" setup "$NET_CONTEXT" >/dev/null || die "net_workload setup failed"
+	mkdir -p "$NET_HOME"
+	printf '%s\t' round bench mode wall_ns loop_ns wait_ns program_ns events sealed_bytes \
+		>"$NET_SAMPLES"
+	printf 'status\n' >>"$NET_SAMPLES"
+}
+
+# field_or NAME LINE: like field, but "-" when LINE has no NAME= (a replay that failed).
+field_or() {
+	local v
+	v=$(tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p")
+	echo "${v:--}"
+}
+
+# net_run MODE ROUND BENCH PORT CALLS: one run of net_workload, timed from here. Sets
+# NET_OUT (its output), NET_WALL (ns) and NET_STATUS ("ok" or why not); for record, also
+# NET_ID, the trace; for replay, NET_ID must be the trace to replay and NET_SUM the checksum
+# its recording printed.
+net_run() {
+	local mode=$1 round=$2 bench=$3 port=$4 calls=$5 t0 t1 s=0 n
+	local -a cmd=("$NET_WORKLOAD" run "$port" "$calls" "$NET_CONTEXT") why=()
+	NET_STATUS=ok
+	case $mode in
+	plain)
+		t0=$(date +%s%N)
+		NET_OUT=$("${cmd[@]}") || die "net_workload run $port $calls failed"
+		t1=$(date +%s%N)
+		;;
+	record)
+		t0=$(date +%s%N)
+		NET_OUT=$(AGENTTRACE_HOME=$NET_HOME "$AT" record --name "net-$bench-$round" -- \
+			"${cmd[@]}" 2>"$WORK/record.err") || {
+			cat "$WORK/record.err" >&2
+			die "agenttrace record -- net_workload run $port $calls failed"
+		}
+		t1=$(date +%s%N)
+		NET_ID=$(AGENTTRACE_HOME=$NET_HOME "$AT" list -q | head -n 1)
+		[ -n "$NET_ID" ] || die "no trace after recording net_workload"
+		;;
+	replay)
+		# A replay that does not replay (before sockets were replayed, it reached the live
+		# server and then diverged on the checksum it printed) is reported, not fatal.
+		# timeout bounds one that would wait on the network.
+		n=$(cat "$NET_COUNT")
+		t0=$(date +%s%N)
+		NET_OUT=$(AGENTTRACE_HOME=$NET_HOME timeout 60 "$AT" replay "$NET_ID" \
+			2>"$WORK/replay.err") || s=$?
+		t1=$(date +%s%N)
+		n=$(($(cat "$NET_COUNT") - n))
+		case $s in
+		0) [ "$(field_or checksum "$NET_OUT")" = "$NET_SUM" ] ||
+			why+=("printed another checksum than its recording") ;;
+		124) why+=("timed out after 60 s") ;;
+		201) why+=("diverged (exit 201)") ;;
+		*) why+=("exit $s") ;;
+		esac
+		[ "$n" -eq 0 ] || why+=("the server answered it $n requests")
+		if [ ${#why[@]} -gt 0 ]; then
+			NET_STATUS=$(printf '%s; ' "${why[@]}")
+			NET_STATUS=${NET_STATUS%; }
+		fi
+		if [ "$NET_STATUS" != ok ] && [ -z "$NET_REPLAY_TOLD" ]; then
+			echo "bench: net: the replay of $NET_ID is no replay ($NET_STATUS);" \
+				"reported as such. Its stderr began:" >&2
+			head -n 4 "$WORK/replay.err" >&2
+			NET_REPLAY_TOLD=1
+		fi
+		;;
+	esac
+	NET_WALL=$((t1 - t0))
+}
+
+# net_sample ROUND BENCH MODE: appends the run just made to $NET_SAMPLES (not for warm-ups).
+net_sample() {
+	local round=$1 bench=$2 mode=$3 facts program=- events=- sealed=- rest
+	[ "$round" -gt 0 ] || return 0
+	if [ "$mode" = record ]; then
+		facts=$(trace_facts "$NET_HOME" "$NET_ID")
+		read -r program events sealed rest <<<"$facts"
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$bench" "$mode" "$NET_WALL" \
+		"$(field_or total_ns "$NET_OUT")" "$(field_or wait_ns "$NET_OUT")" "$program" \
+		"$events" "$sealed" "$NET_STATUS" >>"$NET_SAMPLES"
+}
+
+# net_ms NS: for the progress lines; "-" for a replay that was no replay.
+net_ms() {
+	if [ "$NET_STATUS" = ok ]; then echo "$(($1 / 1000000))"; else echo -; fi
+}
+
+# One round of the busy agent: plain and record, record's replay right after it. Odd rounds
+# run plain first, even rounds last, so neither mode always follows the other.
+net_busy_round() {
+	local round=$1 mode order="plain record replay"
+	local -A wall
+	[ $((round % 2)) -eq 1 ] || order="record replay plain"
+	for mode in $order; do
+		net_run "$mode" "$round" busy "$NET_PORT" "$NET_CALLS"
+		if [ "$mode" != replay ]; then
+			field total_ns "$NET_OUT" >/dev/null # dies unless it printed its own time
+		fi
+		if [ "$mode" = record ]; then
+			NET_SUM=$(field checksum "$NET_OUT")
+		fi
+		wall[$mode]=$(net_ms "$NET_WALL")
+		net_sample "$round" busy "$mode"
+	done
+	printf 'bench: round %s net busy  plain %5s  record %5s  replay %5s ms\n' "$round" \
+		"${wall[plain]}" "${wall[record]}" "${wall[replay]}" >&2
+}
+
+# One round of the latency-bound agent: plain, record, replay of that recording.
+net_latency_round() {
+	local round=$1 mode
+	local -A wall
+	for mode in plain record replay; do
+		net_run "$mode" "$round" latency "$NET_PORT" "$LAT_CALLS"
+		if [ "$mode" = record ]; then
+			NET_SUM=$(field checksum "$NET_OUT")
+		fi
+		wall[$mode]=$(net_ms "$NET_WALL")
+		net_sample "$round" latency "$mode"
+	done
+	printf 'bench: round %s net latency  plain %5s  record %5s  replay %5s ms\n' "$round" \
+		"${wall[plain]}" "${wall[record]}" "${wall[replay]}" >&2
+}
+
 start=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 if want calls; then
@@ -400,6 +594,22 @@ if want files; then
 		files_round "$((round < 1 ? 0 : round))"
 	done
 fi
+if want net; then
+	net_setup
+	# Bounded, generously: a server that stops early makes net_workload fail, with a message.
+	net_server_start busy $((120 + 20 * (REPS + WARMUP)))
+	echo "bench: net: a busy agent, $NET_CALLS calls to 127.0.0.1:$NET_PORT" >&2
+	for ((round = 1 - WARMUP; round <= REPS; round++)); do
+		net_busy_round "$((round < 1 ? 0 : round))"
+	done
+	net_server_stop "$NET_PID"
+	net_server_start latency $((60 + 20 * LAT_REPS)) --delay-ms "$LAT_DELAY_MS"
+	echo "bench: net: a latency-bound agent, $LAT_CALLS calls, $LAT_DELAY_MS ms each" >&2
+	for ((round = 1; round <= LAT_REPS; round++)); do
+		net_latency_round "$round"
+	done
+	net_server_stop "$NET_PID"
+fi
 if want store; then
 	BENCH_TMPDIR=$WORK "$ROOT/bench/store_size.sh" "$BUILD" >"$WORK/store.md" ||
 		die "bench/store_size.sh failed"
@@ -417,7 +627,7 @@ fs=$(df --output=fstype "$AGENTTRACE_HOME" 2>/dev/null | tail -n 1 || echo unkno
 files_fs=$(df --output=fstype "$FILES_TMPDIR" 2>/dev/null | tail -n 1 || echo unknown)
 
 mkdir -p "$RESULTS"
-$PY - "$SAMPLES" "$SIZES" "$FILES_SAMPLES" >"$WORK/report.md" <<EOF
+$PY - "$SAMPLES" "$SIZES" "$FILES_SAMPLES" "$NET_SAMPLES" >"$WORK/report.md" <<EOF
 import csv, statistics, sys
 from collections import defaultdict
 
@@ -570,14 +780,125 @@ if "files" in sections:
           f"{ratios['record']:.2f}x with the blobs already stored, {ratios['record_cold']:.2f}x "
           f"into a fresh store; replay / plain {ratios['replay']:.2f}x.")
     print()
+if "net" in sections:
+    rows = list(csv.DictReader(open(sys.argv[4]), delimiter="\t"))
+    def net_rows(bench, mode):
+        return [r for r in rows if r["bench"] == bench and r["mode"] == mode]
+    def net_ms(bench, mode, key):  # only the runs that did what they should (status ok)
+        return [int(r[key]) / 1e6 for r in net_rows(bench, mode) if r["status"] == "ok"]
+    def no_replay(bench):  # why the replays were not measured, or ""
+        bad = [r for r in net_rows(bench, "replay") if r["status"] != "ok"]
+        if not bad:
+            return ""
+        return (f"{len(bad)} of {len(net_rows(bench, 'replay'))} replays were no replay: "
+                f"{bad[0]['status']}")
+    def net_by_round(bench):
+        by_round = defaultdict(dict)
+        for r in rows:
+            if r["bench"] == bench and r["status"] == "ok":
+                by_round[r["round"]][r["mode"]] = r
+        return by_round
+    def met(ratio, target):
+        return "met" if ratio <= target else "**not met**"
+
+    plain = med(net_ms("busy", "plain", "wall_ns"))
+    plain_loop = med(net_ms("busy", "plain", "loop_ns"))
+    net_modes = (("plain", "plain"), ("record", "record"), ("replay", "replay of that recording"))
+    print("## A busy agent on the network, ms: median (min-max) of %d rounds" % $REPS)
+    print()
+    print("\`net_workload run PORT $NET_CALLS DIR\` makes $NET_CALLS HTTP/1.1 GETs on one keep-alive")
+    print("TCP connection to tests/e2e/http_server.py on 127.0.0.1 (64 hex characters back, with")
+    print("a Content-Length). Before each call it reads one of 16 files of 1-4 KiB (open, read")
+    print("to EOF, close) and the clock: CLOCK_REALTIME for the request, CLOCK_MONOTONIC around")
+    print("the call. *wall*: the whole command. *program*: spawn to exit, from the trace.")
+    print("*loop*: the program's own timed work, connect to close. *waiting*: the part of the")
+    print("loop from sending a request to having its whole answer, mostly the server's. Odd")
+    print("rounds run plain first, even rounds last; the replay follows its recording. The")
+    print("server runs with Nagle's algorithm off and its count file on a tmpfs (bench/README.md).")
+    print()
+    print("| mode | wall | wall / plain | program | program / plain | wall - program | loop | loop / plain | waiting |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ratios = {}
+    for mode, label in net_modes:
+        wall, loop = net_ms("busy", mode, "wall_ns"), net_ms("busy", mode, "loop_ns")
+        if not wall:
+            print(f"| {label} | not measured: {no_replay('busy')} | | | | | | | |")
+            continue
+        ratios[mode] = med(wall) / plain
+        if mode == "record":
+            prog = net_ms("busy", mode, "program_ns")
+            rest = [w - p for w, p in zip(wall, prog)]
+            p = f"{cell(prog)} | {med(prog) / plain:.2f}x | {cell(rest)}"
+        else:
+            p = "- | - | -"
+        bold = "**" if mode == "record" else ""
+        print(f"| {label} | {cell(wall)} | {bold}{ratios[mode]:.2f}x{bold} | {p} | {cell(loop)} "
+              f"| {med(loop) / plain_loop:.2f}x | {cell(net_ms('busy', mode, 'wait_ns'))} |")
+    print()
+    if "replay" in ratios and no_replay("busy"):
+        print(f"Replay: {no_replay('busy')}; the others are in the table.")
+        print()
+    print("Within one round, record / plain: median (min-max) over rounds:")
+    print()
+    rounds = [m for m in net_by_round("busy").values() if "plain" in m and "record" in m]
+    def busy_ratio(key, base_key):
+        return [int(m["record"][key]) / int(m["plain"][base_key]) for m in rounds]
+    print(f"- wall: {cell(busy_ratio('wall_ns', 'wall_ns'), 2)}; the program / plain's wall: "
+          f"{cell(busy_ratio('program_ns', 'wall_ns'), 2)}; "
+          f"loop: {cell(busy_ratio('loop_ns', 'loop_ns'), 2)}")
+    print()
+    last = net_rows("busy", "record")[-1]
+    print(f"A recording: {int(last['events']):,} events, "
+          f"trace file {int(last['sealed_bytes']):,} B.")
+    print()
+    loop_ratio = med(net_ms("busy", "record", "loop_ns")) / plain_loop
+    print(f"Target: recording at most 1.10x plain. The whole command: {ratios['record']:.2f}x "
+          f"({met(ratios['record'], 1.10)}); the program's loop: {loop_ratio:.2f}x "
+          f"({met(loop_ratio, 1.10)}).")
+    print()
+
+    print("## A latency-bound agent on the network, ms: median (min-max) of %d rounds" % $LAT_REPS)
+    print()
+    print("\`net_workload run PORT $LAT_CALLS DIR\`: the same program, $LAT_CALLS calls, against a")
+    print("second server that waits $LAT_DELAY_MS ms before each answer (\`--delay-ms $LAT_DELAY_MS\`). A")
+    print("replay should not wait: it has the answers. Each round runs plain, record, and the")
+    print("replay of that recording; no warm-up round.")
+    print()
+    print("| mode | wall | loop |")
+    print("|---|---:|---:|")
+    for mode, label in net_modes:
+        wall, loop = net_ms("latency", mode, "wall_ns"), net_ms("latency", mode, "loop_ns")
+        if not wall:
+            print(f"| {label} | not measured: {no_replay('latency')} | |")
+            continue
+        print(f"| {label} | {cell(wall)} | {cell(loop)} |")
+    print()
+    rec, rep = net_ms("latency", "record", "wall_ns"), net_ms("latency", "replay", "wall_ns")
+    if rep:
+        per_round = [int(m["record"]["wall_ns"]) / int(m["replay"]["wall_ns"])
+                     for m in net_by_round("latency").values() if "record" in m and "replay" in m]
+        ratio = med(rec) / med(rep)
+        print(f"Target: replay at least 20x faster than record. Record / replay, wall: "
+              f"**{ratio:.1f}x** ({met(1 / ratio, 1 / 20)}); within a round: {cell(per_round)}.")
+        if no_replay("latency"):
+            print(f"{no_replay('latency')}; the others are in the table.")
+    else:
+        print(f"Target: replay at least 20x faster than record. Not measured: {no_replay('latency')}.")
+    print()
 EOF
 if want store; then
 	cat "$WORK/store.md" >>"$WORK/report.md"
 fi
 cp "$WORK/report.md" "$RESULTS/latest.md"
 cp "$SAMPLES" "$RESULTS/latest.tsv"
+wrote="latest.md, latest.tsv"
 if want files; then
 	cp "$FILES_SAMPLES" "$RESULTS/latest-files.tsv"
+	wrote="$wrote, latest-files.tsv"
+fi
+if want net; then
+	cp "$NET_SAMPLES" "$RESULTS/latest-net.tsv"
+	wrote="$wrote, latest-net.tsv"
 fi
 cat "$RESULTS/latest.md"
-echo "bench: wrote $RESULTS/latest.md, latest.tsv and latest-files.tsv" >&2
+echo "bench: wrote $wrote in $RESULTS" >&2
