@@ -431,6 +431,14 @@ static ssize_t io_hook(struct io_call *c, int writes)
 		RETURN_ERR(r, e);
 	}
 	case AT_MODE_REPLAY: {
+		if (writes && kind == AT_FD_SOCKET) { /* a send: bytes compared, not the count */
+			const struct at_rawrec *ev =
+			    at_replay_take_sent(call, c->fd, count, (uint64_t)c->offset);
+			ssize_t r = (ssize_t)at_replay_ret(ev);
+			int e = errno;
+			at_replay_check_sent(ev, 0, c->iov, c->iovcnt, count);
+			RETURN_ERR(r, r < 0 ? e : 0);
+		}
 		const struct at_rawrec *ev =
 		    at_replay_take_fd(call, c->fd, count, (uint64_t)c->offset);
 		if (!writes)

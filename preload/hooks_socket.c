@@ -305,7 +305,7 @@ static void msg_data(struct msg_parts *m, const struct iovec *iov, size_t iovcnt
 static ssize_t replay_send(uint16_t call, int fd, int flags, const struct msg_parts *m,
                            const struct iovec *data, int ndata, size_t given)
 {
-	const struct at_rawrec *ev = at_replay_take_sent(call, fd, (uint32_t)flags);
+	const struct at_rawrec *ev = at_replay_take_sent(call, fd, given, (uint32_t)flags);
 	if (m) {
 		uint32_t plen;
 		const uint8_t *p = at_rawrec_payload(ev, &plen);

@@ -131,7 +131,7 @@ void at_replay_after_fork(void);
 const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, uint64_t arg1);
 /* at_replay_take_fd for a send: the byte count is not a key, so that a send of other
  * bytes is reported by at_replay_check_sent with the bytes themselves. */
-const struct at_rawrec *at_replay_take_sent(uint16_t call, int fd, uint64_t arg1);
+const struct at_rawrec *at_replay_take_sent(uint16_t call, int fd, uint64_t count, uint64_t arg1);
 /* Checks the `given` bytes of a send against what the recording sent (after `skip` bytes of
  * the payload): a difference, or fewer bytes, is a divergence showing them in context. */
 void at_replay_check_sent(const struct at_rawrec *ev, size_t skip, const struct iovec *parts,

@@ -225,7 +225,10 @@ const struct at_rawrec *at_replay_take(uint16_t call, uint64_t arg0, uint64_t ar
 	return at_replay_take_fd(call, -1, arg0, arg1);
 }
 
-const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, uint64_t arg1)
+/* This thread's next event; a divergence unless it is `call` on `fd` with the same keys
+ * (arg0 only when `match_arg0`). */
+static const struct at_rawrec *take_next(uint16_t call, int fd, uint64_t arg0, uint64_t arg1,
+                                         int match_arg0)
 {
 	struct at_rawlog_header *h = at_proc.hdr;
 	uint32_t th = at_thread();
@@ -241,30 +244,20 @@ const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, 
 	} while (
 	    !__atomic_compare_exchange_n(cur, &c, e->next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 	const struct at_rawrec *ev = (const struct at_rawrec *)(at_proc.base + e->offset);
-	if (ev->call != call || ev->arg0 != arg0 || ev->arg1 != arg1 || at_rawrec_fd(ev) != fd)
+	if (ev->call != call || (match_arg0 && ev->arg0 != arg0) || ev->arg1 != arg1 ||
+	    at_rawrec_fd(ev) != fd)
 		diverge("mismatch", e, call, fd, arg0, arg1);
 	return ev;
 }
 
-const struct at_rawrec *at_replay_take_sent(uint16_t call, int fd, uint64_t arg1)
+const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, uint64_t arg1)
 {
-	struct at_rawlog_header *h = at_proc.hdr;
-	uint32_t th = at_thread();
-	if (th >= h->nthreads)
-		diverge("thread", NULL, call, fd, 0, arg1);
-	uint64_t *cur = &cursors()[th];
-	uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
-	const struct at_replay_entry *e;
-	do {
-		if (c == 0)
-			end_of_events(call, fd, 0, arg1);
-		e = &entries()[c - 1];
-	} while (
-	    !__atomic_compare_exchange_n(cur, &c, e->next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-	const struct at_rawrec *ev = (const struct at_rawrec *)(at_proc.base + e->offset);
-	if (ev->call != call || ev->arg1 != arg1 || at_rawrec_fd(ev) != fd)
-		diverge("mismatch", e, call, fd, 0, arg1);
-	return ev;
+	return take_next(call, fd, arg0, arg1, 1);
+}
+
+const struct at_rawrec *at_replay_take_sent(uint16_t call, int fd, uint64_t count, uint64_t arg1)
+{
+	return take_next(call, fd, count, arg1, 0);
 }
 
 /* The recorded paths: each NUL-terminated at the start of the payload. */
