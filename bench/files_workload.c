@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "raw_syscall.h"
+#include "workload.h"
 #include <unistd.h>
 
 #define FILES    2000
@@ -29,37 +30,10 @@
 #define MAX_SIZE 4096
 #define BUF_SIZE 4096 /* read() size: a whole file in one call, then one for EOF */
 
-static uint64_t xorshift(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-/* `len` bytes of text-like content (lines of lowercase words), as source files and
- * configuration would be, from the sequence seeded by `seed`. Never all one byte, so
- * compression has real work to do. */
-static void fill(uint8_t *buf, size_t len, uint64_t seed)
-{
-	uint64_t x = seed * 0x9E3779B97F4A7C15u + 1;
-	for (size_t i = 0; i < len; i++) {
-		uint64_t r = xorshift(&x);
-		buf[i] = (r & 63) == 0 ? '\n' : (r & 7) == 0 ? ' ' : (uint8_t)('a' + (r >> 8) % 26);
-	}
-}
-
 static size_t size_of(uint64_t seed)
 {
 	uint64_t x = seed + 0x2545F4914F6CDD1Du;
 	return MIN_SIZE + (size_t)(xorshift(&x) % (MAX_SIZE - MIN_SIZE + 1));
-}
-
-static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001B3u;
-	return h;
 }
 
 static int write_file(const char *path, const uint8_t *buf, size_t len)
@@ -131,24 +105,8 @@ static int read_file(const char *path, uint64_t *sum, uint64_t *bytes)
 		close(fd);
 		return -1;
 	}
-	*sum = fnv1a(*sum, (const uint8_t *)&st.st_size, sizeof st.st_size);
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			fprintf(stderr, "files_workload: cannot read %s: %s\n", path,
-			        strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		*sum = fnv1a(*sum, buf, (size_t)n);
-		*bytes += (uint64_t)n;
-	}
-	close(fd);
-	return 0;
+	*sum = fnv1a(*sum, &st.st_size, sizeof st.st_size);
+	return read_to_end("files_workload", path, fd, buf, sizeof buf, sum, bytes);
 }
 
 static int run(const char *dir)

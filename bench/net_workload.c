@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "raw_syscall.h"
+#include "workload.h"
 
 #define FILES     16 /* the context files an agent rereads: prompts, tool specs, notes */
 #define MIN_SIZE  1024
@@ -42,32 +43,6 @@ struct conn {
 	size_t len; /* bytes in buf: the start of the next answer */
 	char buf[CONN_BUF];
 };
-
-static uint64_t xorshift(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-/* Text-like content, as a prompt or a tool's description would be. */
-static void fill(uint8_t *buf, size_t len, uint64_t seed)
-{
-	uint64_t x = seed * 0x9E3779B97F4A7C15u + 1;
-	for (size_t i = 0; i < len; i++) {
-		uint64_t r = xorshift(&x);
-		buf[i] = (r & 63) == 0 ? '\n' : (r & 7) == 0 ? ' ' : (uint8_t)('a' + (r >> 8) % 26);
-	}
-}
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ b[i]) * 0x100000001B3u;
-	return h;
-}
 
 static int setup(const char *dir)
 {
@@ -103,23 +78,7 @@ static int read_context(const char *path, uint64_t *sum, uint64_t *bytes)
 		        strerror(errno));
 		return -1;
 	}
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			fprintf(stderr, "net_workload: cannot read %s: %s\n", path,
-			        strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		*sum = fnv1a(*sum, buf, (size_t)n);
-		*bytes += (uint64_t)n;
-	}
-	close(fd);
-	return 0;
+	return read_to_end("net_workload", path, fd, buf, sizeof buf, sum, bytes);
 }
 
 static int send_all(int fd, const char *p, size_t len)
