@@ -44,6 +44,9 @@ static const char *arg_meaning(enum at_arg_kind k)
 	case AT_ARG_EPOLL_CTL: return "epoll fd, op, target fd, event";
 	case AT_ARG_EPOLL_WAIT: return "epoll fd, max events, timeout";
 	case AT_ARG_INTS: return "both integers";
+	case AT_ARG_TLS: return "connection";
+	case AT_ARG_TLS_IO: return "connection, byte count; bytes written";
+	case AT_ARG_TLS_INT: return "connection, the integer given";
 	}
 	return "?";
 }
@@ -63,6 +66,9 @@ static const char *result_meaning(enum at_encoding e)
 	case AT_ENC_MSG: return "address, control data, bytes";
 	case AT_ENC_ADDRINFO: return "address list";
 	case AT_ENC_HOSTENT: return "struct hostent";
+	case AT_ENC_TLS_IO: return "plaintext bytes, or the error queue";
+	case AT_ENC_TLS_ERRORS: return "the error queue after a failure";
+	case AT_ENC_CERT: return "certificate (DER)";
 	}
 	return "?";
 }

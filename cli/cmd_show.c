@@ -80,6 +80,8 @@ static void print_event(const at_event *ev, int pid, const struct fdview_note *f
 			json_object_set_new(o, "bytes", json_integer(fn->bytes));
 		if (blob)
 			json_object_set_new(o, "blob", json_string(blob));
+		if (ev->flags & AT_EVF_NESTED)
+			json_object_set_new(o, "inside_tls", json_true());
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(o);
@@ -94,9 +96,9 @@ static void print_event(const at_event *ev, int pid, const struct fdview_note *f
 		snprintf(where, sizeof where, "  %s @%" PRId64, fn->path, fn->offset);
 	else if (fn->path && ci && ci->arg != AT_ARG_OPEN && ci->arg != AT_ARG_PATH)
 		snprintf(where, sizeof where, "  %s", fn->path);
-	printf("%8" PRIu64 "  t%-3u %s(%s) = %" PRId64 "%s%s%s%s  [%" PRIu64 " ns]\n", ev->seq,
+	printf("%8" PRIu64 "  t%-3u %s(%s) = %" PRId64 "%s%s%s%s  [%" PRIu64 " ns]%s\n", ev->seq,
 	       ev->thread, ci ? ci->name : "?", args, ev->ret, err, result[0] ? "  " : "", result,
-	       where, ev->dur_ns);
+	       where, ev->dur_ns, ev->flags & AT_EVF_NESTED ? "  (inside TLS)" : "");
 }
 
 /* The content a blob reference stands for, in place of the reference (for people, who

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -318,9 +319,13 @@ int cli_write_excludes(const char *run_dir, json_t *patterns)
 		return 0;
 	char path[4200];
 	snprintf(path, sizeof path, "%s/exclude", run_dir);
-	FILE *f = fopen(path, "we");
-	if (!f)
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return errno == ENOSPC ? AT_ENOSPC : AT_EIO;
+	}
 	size_t i;
 	json_t *p;
 	json_array_foreach(patterns, i, p) fprintf(f, "%s\n", json_string_value(p));

@@ -2,6 +2,7 @@
 #include "finish.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,10 +18,13 @@ int write_pending(at_store *s, const char *id, const char *run_dir, json_t *meta
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	json_t *p = json_pack("{s:s, s:i, s:O}", "run_dir", run_dir, "agenttrace_pid",
 	                      (json_int_t)getpid(), "meta", meta);
-	int rc = p && json_dump_file(p, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 &&
-	                 rename(tmp, path) == 0
-	             ? 0
-	             : -1;
+	/* Mode 0600, like the trace it becomes (json_dump_file would leave it to the umask). */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = p && fd >= 0 && json_dumpfd(p, fd, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 ? 0 : -1;
+	if (fd >= 0 && close(fd) < 0)
+		rc = -1;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -1;
 	json_decref(p);
 	if (rc)
 		unlink(tmp);

@@ -334,6 +334,9 @@ static int on_data(struct netview *v, const at_event *ev, int ok)
 		return 0;
 	if (is_socket_io(ev->call))
 		msg_peer(c, ev);
+	const struct at_call_info *ci = at_call_info(ev->call);
+	if (ci && ci->family == AT_FAMILY_TLS)
+		c->tls = 1;
 	if (at_event_io_data(ev, &sent, &p, &n))
 		return conn_data(v, c, sent, p, n);
 	if (ok && ev->ret > 0 && (ev->flags & AT_EVF_BLOB))

@@ -54,6 +54,7 @@ struct netview_conn {
 	int pid;
 	int fd;         /* its number when it was made */
 	int server;     /* 1: accepted, so the program answered the requests it received */
+	int tls;        /* 1: its data is TLS plaintext (SSL_read/SSL_write), not socket bytes */
 	char peer[128]; /* "127.0.0.1:8080", "" when the trace does not say */
 	uint64_t open_ns;
 	uint64_t sent, received; /* bytes the program wrote to it and read from it */

@@ -73,7 +73,7 @@ static const char *printable(const char *in, size_t width, char *out, size_t cap
 static const char *target(const struct netview_exchange *e, char *out, size_t cap)
 {
 	const char *host = e->x->host[0] ? e->x->host : e->conn->peer;
-	snprintf(out, cap, "%s%s", host, e->x->path);
+	snprintf(out, cap, "%s%s%s", e->conn->tls ? "https://" : "", host, e->x->path);
 	return out;
 }
 
@@ -183,9 +183,9 @@ static json_t *exchange_json(const struct netview_exchange *e)
 	const struct at_http_exchange *x = e->x;
 	const struct netview_conn *c = e->conn;
 	json_t *o = json_pack(
-	    "{s:i, s:i, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:o}", "process", c->pid, "fd", c->fd,
-	    "peer", c->peer[0] ? text_json(c->peer) : json_null(), "role",
-	    c->server ? "server" : "client", "method", text_json(x->method), "host",
+	    "{s:i, s:i, s:o, s:s, s:b, s:o, s:o, s:o, s:o, s:I, s:o}", "process", c->pid, "fd",
+	    c->fd, "peer", c->peer[0] ? text_json(c->peer) : json_null(), "role",
+	    c->server ? "server" : "client", "tls", c->tls, "method", text_json(x->method), "host",
 	    text_json(x->host), "path", text_json(x->path), "status", optional_int(x->status, 0),
 	    "start_ns", (json_int_t)x->start_ns, "duration_ns",
 	    x->end_ns >= x->start_ns && x->end_ns
@@ -230,14 +230,14 @@ void show_network_json(const struct netview *nv, json_t *out)
 			continue;
 		json_array_append_new(
 		    raw,
-		    json_pack("{s:i, s:i, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "process",
-		              c->pid, "fd", c->fd, "peer",
-		              c->peer[0] ? text_json(c->peer) : json_null(), "role",
-		              c->server ? "server" : "client", "open_ns", (json_int_t)c->open_ns,
-		              "sent_bytes", (json_int_t)c->sent, "received_bytes",
-		              (json_int_t)c->received, "raw_sent", (json_int_t)c->http.raw_sent,
-		              "raw_received", (json_int_t)c->http.raw_received, "exchanges",
-		              (json_int_t)c->http.count, "missing_bytes", (json_int_t)c->missing));
+		    json_pack(
+		        "{s:i, s:i, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "process",
+		        c->pid, "fd", c->fd, "peer", c->peer[0] ? text_json(c->peer) : json_null(),
+		        "role", c->server ? "server" : "client", "tls", c->tls, "open_ns",
+		        (json_int_t)c->open_ns, "sent_bytes", (json_int_t)c->sent, "received_bytes",
+		        (json_int_t)c->received, "raw_sent", (json_int_t)c->http.raw_sent,
+		        "raw_received", (json_int_t)c->http.raw_received, "exchanges",
+		        (json_int_t)c->http.count, "missing_bytes", (json_int_t)c->missing));
 	}
 	json_object_set_new(out, "http", http);
 	json_object_set_new(out, "llm_calls", calls);

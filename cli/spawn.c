@@ -16,6 +16,7 @@
 
 #include "agenttrace/replay.h"
 #include "cli.h"
+#include "elf_tls.h"
 #include "live_seal.h"
 #include "prefault.h"
 
@@ -169,7 +170,13 @@ static int check_elf(const char *path, int depth)
 		if (ph.p_type == PT_NOTE && has_go_note(fd, &ph))
 			go = 1;
 	}
+	const char *tls = go || !interp ? NULL : elf_tls_unseen(fd, &eh);
 	close(fd);
+	if (tls)
+		cli_error("note: %s uses %s, which agenttrace does not see into: its HTTPS traffic "
+		          "is recorded encrypted, and replay cannot serve it (only OpenSSL 3's "
+		          "libssl.so.3 is recorded as plaintext)",
+		          path, tls);
 	if (go) {
 		cli_error("%s is a Go program: Go reads the clock and random numbers without libc, "
 		          "so agenttrace cannot record it faithfully",

@@ -2,6 +2,7 @@
  * No allocation: the formatters write into caller buffers (the preload uses them too). */
 #include "agenttrace/event.h"
 #include "agenttrace/net.h"
+#include "agenttrace/tls.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ const char *at_family_name(enum at_family family)
 	case AT_FAMILY_RANDOM: return "random";
 	case AT_FAMILY_FILE: return "file";
 	case AT_FAMILY_SOCKET: return "socket";
+	case AT_FAMILY_TLS: return "tls";
 	default: return "unknown";
 	}
 }
@@ -142,6 +144,14 @@ static void format_socket_args(const at_event *ev, const struct at_call_info *ci
 		         (int64_t)ev->arg1);
 		break;
 	case AT_ARG_INTS: snprintf(out, cap, "%" PRIu64 ", %" PRIu64, ev->arg0, ev->arg1); break;
+	case AT_ARG_TLS: snprintf(out, cap, "%sconn=%" PRIu64, fd, ev->arg0); break;
+	case AT_ARG_TLS_IO:
+		snprintf(out, cap, "%sconn=%" PRIu64 ", count=%" PRIu64, fd, ev->arg0, ev->arg1);
+		break;
+	case AT_ARG_TLS_INT:
+		snprintf(out, cap, "%sconn=%" PRIu64 ", ret=%" PRId64, fd, ev->arg0,
+		         (int64_t)ev->arg1);
+		break;
 	default: break;
 	}
 }
@@ -397,7 +407,25 @@ char *at_event_format_result(const at_event *ev, char *out, size_t cap)
 	case AT_ENC_STAT:
 	case AT_ENC_STATX:
 	case AT_ENC_DIRENT: format_file_result(ev, ci, out, cap); break;
+	case AT_ENC_TLS_IO:
+	case AT_ENC_TLS_ERRORS:
+		if (ev->ret <= 0)
+			at_tls_errors_format(ev->payload, ev->len, out, cap);
+		else if (ci->result == AT_ENC_TLS_IO)
+			format_text(ev->payload, ev->len, out, cap);
+		break;
+	case AT_ENC_CERT:
+		if (ev->len)
+			snprintf(out, cap, "(certificate, %" PRIu32 " bytes DER)", ev->len);
+		break;
 	case AT_ENC_BYTES: {
+		if (ci->family == AT_FAMILY_TLS && ev->call != AT_CALL_SSL_get_current_cipher) {
+			/* a version or a protocol name, without the version's NUL */
+			format_text(ev->payload,
+			            ev->len && !ev->payload[ev->len - 1] ? ev->len - 1 : ev->len,
+			            out, cap);
+			break;
+		}
 		size_t shown = ev->len < 16 ? ev->len : 16, n = 0;
 		for (size_t i = 0; i < shown && n + 3 < cap; i++)
 			n += (size_t)snprintf(out + n, cap - n, "%02x", ev->payload[i]);

@@ -121,7 +121,9 @@ int at_trace_writer_create(const char *path, int level, at_trace_writer **out)
 		at_trace_writer_abort(w);
 		return AT_ENOMEM;
 	}
-	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	/* 0600: a trace holds what the program read and sent (secrets are masked, but a
+	 * program's data is still its owner's business). */
+	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		int code = errno == EEXIST                        ? AT_EEXIST
 		           : (errno == ENOSPC || errno == EDQUOT) ? AT_ENOSPC

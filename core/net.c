@@ -29,7 +29,11 @@ int at_event_io_data(const at_event *ev, int *sent, const uint8_t **data, size_t
 	case AT_CALL_pwritev2:
 	case AT_CALL_send:
 	case AT_CALL_sendto:
-	case AT_CALL_sendmsg: out = 1; break;
+	case AT_CALL_sendmsg:
+	case AT_CALL_SSL_write:
+	case AT_CALL_SSL_write_ex: out = 1; break;
+	case AT_CALL_SSL_read:
+	case AT_CALL_SSL_read_ex: out = 0; break; /* peeks are read again: not data of their own */
 	default: return 0;
 	}
 	if (ev->ret <= 0 || ev->err || (ev->flags & AT_EVF_BLOB))

@@ -39,6 +39,8 @@ int at_store_default_home(char *out, size_t cap)
 	return n > 0 && (size_t)n < cap ? 0 : AT_EINVAL;
 }
 
+/* mkdir -p. The last component (the store's own directories) gets mode 0700: traces hold
+ * what a program read and sent. Parents that did not exist get the usual 0755. */
 static int mkdir_p(const char *path)
 {
 	char buf[4096];
@@ -52,7 +54,7 @@ static int mkdir_p(const char *path)
 			return errno == ENOSPC ? AT_ENOSPC : AT_EIO;
 		*p = '/';
 	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
 		return errno == ENOSPC ? AT_ENOSPC : AT_EIO;
 	return 0;
 }
@@ -121,7 +123,7 @@ static int create_unique(const char *parent, size_t len, char *name, char *path,
 		random_hex(name, len);
 		if (snprintf(path, cap, "%s/%s", parent, name) >= (int)cap)
 			return AT_EINVAL;
-		if (mkdir(path, 0755) == 0)
+		if (mkdir(path, 0700) == 0)
 			return 0;
 		if (errno != EEXIST)
 			return errno == ENOSPC || errno == EDQUOT ? AT_ENOSPC : AT_EIO;

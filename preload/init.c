@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mask_internal.h"
 #include "preload_internal.h"
 #include "sys_raw.h"
 
@@ -103,6 +104,8 @@ int at_init(void)
 	int mode = parse_run();
 	if (mode == AT_MODE_RECORD && at_log_open() < 0)
 		mode = AT_MODE_OFF; /* cannot record: the program runs as if we were not here */
+	if (mode == AT_MODE_RECORD)
+		at_mask_init(); /* before the mode is published: no event is recorded unmasked */
 	if (mode == AT_MODE_REPLAY)
 		mode = at_replay_open();
 	if (mode == AT_MODE_RECORD || mode == AT_MODE_REPLAY || mode == AT_MODE_LIVE)

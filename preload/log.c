@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#include "mask_internal.h"
 #include "preload_internal.h"
 #include "sys_raw.h"
 
@@ -248,6 +249,7 @@ void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0,
 		len = limit;
 	at_event ev = {.thread = at_thread(),
 	               .call = call,
+	               .flags = at_tls_watch ? AT_EVF_NESTED : 0,
 	               .ret = ret,
 	               .err = err,
 	               .fd = fd,
@@ -259,7 +261,7 @@ void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0,
 	struct at_rawrec *r = reserve(&ev, dur, &size);
 	if (!r)
 		return;
-	uint8_t *p = (uint8_t *)r + at_rawrec_bytes(0, at_rawrec_has_ext(&ev));
+	uint8_t *payload = (uint8_t *)r + at_rawrec_bytes(0, at_rawrec_has_ext(&ev)), *p = payload;
 	for (int i = 0; i < nparts && len; i++) {
 		size_t n = parts[i].iov_len < len ? parts[i].iov_len : len;
 		if (n)
@@ -267,6 +269,9 @@ void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0,
 		p += n;
 		len -= n;
 	}
+	/* Secrets are masked before the commit: the sealer (also the one reading along while
+	 * the program runs) never sees an uncommitted record. */
+	at_mask_payload(call, payload, ev.len);
 	at_rawrec_commit(r, size);
 }
 
@@ -276,6 +281,7 @@ void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1
 	uint64_t dur = at_stamp() - t0;
 	at_event ev = {.thread = at_thread(),
 	               .call = call,
+	               .flags = at_tls_watch ? AT_EVF_NESTED : 0,
 	               .ret = ret,
 	               .err = err,
 	               .fd = -1,
@@ -285,6 +291,8 @@ void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1
 	               .payload = payload};
 	uint32_t size;
 	struct at_rawrec *r = reserve(&ev, dur, &size);
-	if (r)
-		at_rawrec_commit(r, size);
+	if (!r)
+		return;
+	at_mask_payload(call, (uint8_t *)r + at_rawrec_bytes(0, at_rawrec_has_ext(&ev)), ev.len);
+	at_rawrec_commit(r, size);
 }

@@ -57,6 +57,12 @@ extern struct at_proc at_proc;
 extern AT_TLS int at_guard;          /* > 0 inside the recorder itself: pass calls through */
 extern AT_TLS uint32_t at_thread_id; /* thread number + 1; 0 = not assigned yet */
 
+/* OpenSSL's types, opaque here: the preload is built without OpenSSL's headers. */
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct x509_st X509;
+typedef struct ssl_cipher_st SSL_CIPHER;
+
 #define AT_CALL(id, name, family, arg, result, fail, ret_type, params)                             \
 	extern ret_type(*real_##name) params;
 #include "agenttrace/calls.def"
@@ -89,6 +95,12 @@ static inline uint32_t at_thread(void)
 	uint32_t t = at_thread_id;
 	return __builtin_expect(t != 0, 1) ? t - 1 : at_thread_assign();
 }
+
+/* Inside a recorded TLS call (preload/hooks_tls.c) at_tls_watch is set: events are
+ * marked AT_EVF_NESTED, and the sockets the TLS library reads and writes pass through
+ * unrecorded and are noted (at_tls_saw): the last becomes the connection's fd. */
+extern AT_TLS int at_tls_watch;
+void at_tls_saw(int fd);
 
 /* --- record (preload/log.c) --- */
 int at_log_open(void);
@@ -136,6 +148,14 @@ const struct at_rawrec *at_replay_take_sent(uint16_t call, int fd, uint64_t coun
  * the payload): a difference, or fewer bytes, is a divergence showing them in context. */
 void at_replay_check_sent(const struct at_rawrec *ev, size_t skip, const struct iovec *parts,
                           int nparts, size_t given);
+/* The same with the counts given: the recording sent `want` bytes when asked for `asked`. */
+void at_replay_check_sent_n(const struct at_rawrec *ev, size_t skip, const struct iovec *parts,
+                            int nparts, size_t given, size_t want, size_t asked);
+/* at_replay_take for a call whose descriptor replay cannot know (a TLS connection's socket
+ * is learnt while recording): the call and arg0 must match, arg1 when `match_arg1`, and the
+ * fd is not compared. */
+const struct at_rawrec *at_replay_take_any_fd(uint16_t call, uint64_t arg0, uint64_t arg1,
+                                              int match_arg1);
 /* Checks the paths a call was given against the recorded ones (p2 may be NULL). */
 void at_replay_check_paths(const struct at_rawrec *ev, const char *p1, const char *p2);
 /* The recorded result after the paths (the whole payload for calls without paths). */
@@ -182,6 +202,11 @@ static inline int at_enter_fd(int fd, int *kind)
 	if (m < AT_MODE_RECORD)
 		return m;
 	*kind = at_fd_kind(fd);
+	/* A TLS library's own reads and writes of its socket are the TLS call's ciphertext */
+	if (__builtin_expect(at_tls_watch, 0) && *kind == AT_FD_SOCKET) {
+		at_tls_saw(fd);
+		return AT_MODE_OFF;
+	}
 	return *kind ? m : AT_MODE_OFF;
 }
 void at_files_init(void);

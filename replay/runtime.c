@@ -15,6 +15,7 @@
 
 #include "../preload/preload_internal.h"
 #include "../preload/sys_raw.h"
+#include "agenttrace/mask.h"
 #include "agenttrace/net.h"
 #include "replay_internal.h"
 
@@ -225,39 +226,110 @@ const struct at_rawrec *at_replay_take(uint16_t call, uint64_t arg0, uint64_t ar
 	return at_replay_take_fd(call, -1, arg0, arg1);
 }
 
-/* This thread's next event; a divergence unless it is `call` on `fd` with the same keys
- * (arg0 only when `match_arg0`). */
+#define ANY_FD INT32_MIN
+
+#define KEY0 1u /* take_next compares arg0 */
+#define KEY1 2u /* and arg1 */
+
+/* This thread's next event; a divergence unless it is `call` on `fd` (unless ANY_FD) with
+ * the same keys (those in `keys`). */
+static int matches(const struct at_rawrec *ev, uint16_t call, int fd, uint64_t arg0, uint64_t arg1,
+                   unsigned keys)
+{
+	return ev->call == call && (!(keys & KEY0) || ev->arg0 == arg0) &&
+	       (!(keys & KEY1) || ev->arg1 == arg1) && (fd == ANY_FD || at_rawrec_fd(ev) == fd);
+}
+
+static const struct at_rawrec *record_at(uint64_t index)
+{
+	return (const struct at_rawrec *)(at_proc.base + entries()[index].offset);
+}
+
+/* Events made inside a recorded TLS call (AT_EVF_NESTED) that replay passed over, per
+ * thread, oldest first: entry indexes. Replay does not run the TLS call, so nothing makes
+ * them at their place; but code the library called back may make the same calls later
+ * (curl loads its CA file in a BIO callback during the handshake when recording, after it
+ * in replay), and then they are served from here. */
+#define DEFERRED_MAX 64
+static AT_TLS uint64_t deferred[DEFERRED_MAX];
+static AT_TLS unsigned ndeferred;
+
+static void defer(uint64_t index)
+{
+	if (ndeferred == DEFERRED_MAX) { /* the oldest is the least likely to be asked for */
+		memmove(deferred, deferred + 1, (DEFERRED_MAX - 1) * sizeof deferred[0]);
+		ndeferred--;
+	}
+	deferred[ndeferred++] = index;
+}
+
+static const struct at_rawrec *take_deferred(uint16_t call, int fd, uint64_t arg0, uint64_t arg1,
+                                             unsigned keys)
+{
+	for (unsigned i = 0; i < ndeferred; i++) {
+		const struct at_rawrec *ev = record_at(deferred[i]);
+		if (matches(ev, call, fd, arg0, arg1, keys)) {
+			memmove(deferred + i, deferred + i + 1,
+			        (ndeferred - i - 1) * sizeof deferred[0]);
+			ndeferred--;
+			return ev;
+		}
+	}
+	return NULL;
+}
+
+/* This thread's next event; a divergence unless it is `call` on `fd` (unless ANY_FD) with
+ * the same keys (those in `keys`). Nested events on the way are passed over (deferred). */
 static const struct at_rawrec *take_next(uint16_t call, int fd, uint64_t arg0, uint64_t arg1,
-                                         int match_arg0)
+                                         unsigned keys)
 {
 	struct at_rawlog_header *h = at_proc.hdr;
 	uint32_t th = at_thread();
 	if (th >= h->nthreads)
 		diverge("thread", NULL, call, fd, arg0, arg1);
 	uint64_t *cur = &cursors()[th];
-	uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
-	const struct at_replay_entry *e;
-	do {
-		if (c == 0)
+	for (;;) {
+		uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
+		const struct at_rawrec *ev;
+		if (c == 0) {
+			if ((ev = take_deferred(call, fd, arg0, arg1, keys)))
+				return ev;
 			end_of_events(call, fd, arg0, arg1);
-		e = &entries()[c - 1];
-	} while (
-	    !__atomic_compare_exchange_n(cur, &c, e->next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-	const struct at_rawrec *ev = (const struct at_rawrec *)(at_proc.base + e->offset);
-	if (ev->call != call || (match_arg0 && ev->arg0 != arg0) || ev->arg1 != arg1 ||
-	    at_rawrec_fd(ev) != fd)
-		diverge("mismatch", e, call, fd, arg0, arg1);
-	return ev;
+		}
+		const struct at_replay_entry *e = &entries()[c - 1];
+		ev = record_at(c - 1);
+		int ok = matches(ev, call, fd, arg0, arg1, keys);
+		int nested = (ev->flags >> 1) & AT_EVF_NESTED;
+		if (!ok && !nested) {
+			const struct at_rawrec *d = take_deferred(call, fd, arg0, arg1, keys);
+			if (d)
+				return d;
+			diverge("mismatch", e, call, fd, arg0, arg1);
+		}
+		/* A signal handler may take the event first: then look again. */
+		if (!__atomic_compare_exchange_n(cur, &c, e->next, 0, __ATOMIC_ACQ_REL,
+		                                 __ATOMIC_ACQUIRE))
+			continue;
+		if (ok)
+			return ev;
+		defer(c - 1);
+	}
 }
 
 const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, uint64_t arg1)
 {
-	return take_next(call, fd, arg0, arg1, 1);
+	return take_next(call, fd, arg0, arg1, KEY0 | KEY1);
 }
 
 const struct at_rawrec *at_replay_take_sent(uint16_t call, int fd, uint64_t count, uint64_t arg1)
 {
-	return take_next(call, fd, count, arg1, 0);
+	return take_next(call, fd, count, arg1, KEY1);
+}
+
+const struct at_rawrec *at_replay_take_any_fd(uint16_t call, uint64_t arg0, uint64_t arg1,
+                                              int match_arg1)
+{
+	return take_next(call, ANY_FD, arg0, arg1, match_arg1 ? KEY0 | KEY1 : KEY0);
 }
 
 /* The recorded paths: each NUL-terminated at the start of the payload. */
@@ -337,12 +409,37 @@ void at_replay_check_data_from(const struct at_rawrec *ev, size_t skip, const st
 	len -= (uint32_t)skip;
 	if (count > len)
 		count = len;
+	size_t masked_to = 0; /* bytes before this matched a masked span of the recording */
 	for (int i = 0; i < nparts && at < count; i++) {
 		const uint8_t *got = parts[i].iov_base;
 		size_t n = parts[i].iov_len < count - at ? parts[i].iov_len : count - at;
 		for (size_t j = 0; j < n; j++) {
-			if (got[j] == want[at + j])
+			if (got[j] == want[at + j] || at + j < masked_to)
 				continue;
+			/* The recording holds a secret's mask where the replayed program may hold
+			 * the secret itself (read from an excluded file, or from a child that runs
+			 * live), so a masked span matches any bytes of its length: the value of a
+			 * masked header line, or a run of at least AT_MASK_MIN_SECRET '*' (a
+			 * secret value). Masks are as long as what they hide. */
+			if (want[at + j] == AT_MASK_BYTE) {
+				size_t pos = at + j, ls = pos, from, to;
+				while (ls > 0 && want[ls - 1] != '\n')
+					ls--;
+				if (at_mask_masked_header(want + ls, len - ls, &from, &to) &&
+				    pos >= ls + from && pos < ls + to) {
+					masked_to = ls + to;
+					continue;
+				}
+				size_t rs = pos, re = pos;
+				while (rs > 0 && want[rs - 1] == AT_MASK_BYTE)
+					rs--;
+				while (re < len && want[re] == AT_MASK_BYTE)
+					re++;
+				if (re - rs >= AT_MASK_MIN_SECRET) {
+					masked_to = re;
+					continue;
+				}
+			}
 			/* show the first difference in context: up to 40 bytes before, 40 after */
 			size_t pos = at + j, from = pos > 40 ? pos - 40 : 0;
 			size_t wn = len - from < 80 ? len - from : 80;
@@ -367,13 +464,17 @@ void at_replay_check_data_from(const struct at_rawrec *ev, size_t skip, const st
 void at_replay_check_sent(const struct at_rawrec *ev, size_t skip, const struct iovec *parts,
                           int nparts, size_t given)
 {
-	if (ev->ret <= 0)
-		return;
-	size_t want = (size_t)ev->ret;
+	if (ev->ret > 0)
+		at_replay_check_sent_n(ev, skip, parts, nparts, given, (size_t)ev->ret, ev->arg0);
+}
+
+void at_replay_check_sent_n(const struct at_rawrec *ev, size_t skip, const struct iovec *parts,
+                            int nparts, size_t given, size_t want, size_t asked)
+{
 	at_replay_check_data_from(ev, skip, parts, nparts, given < want ? given : want);
 	/* Same bytes so far. More or fewer in all is a divergence too, unless the recording's
 	 * send was a partial one (it was asked for more than it sent): then so is this one. */
-	if (given == want || (given > want && ev->arg0 > want))
+	if (given == want || (given > want && asked > want))
 		return;
 	char rest[400], detail[700];
 	const char *who = "recording";

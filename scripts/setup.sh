@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	build-essential meson ninja-build pkg-config
 	libzstd-dev libjansson-dev libcurl4-openssl-dev libcriterion-dev libssl-dev
-	python3 coreutils bash curl sqlite3 clang-format
+	python3 coreutils bash curl openssl ca-certificates sqlite3 clang-format
 )
 
 missing=()

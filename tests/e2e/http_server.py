@@ -1,14 +1,21 @@
 #!/usr/bin/python3
-"""A small HTTP/1.1 server for the network tests (tests/e2e/net_*.sh). Standard library only.
+"""A small HTTP/1.1 server for the network tests (tests/e2e/net_*.sh, tls_*.sh). Standard library only.
 
 Every answer carries fresh random bytes, so only a trace can reproduce what a client saw,
 and the server counts the requests it answers, so a test can tell that a replay never
 connected. It listens on 127.0.0.1 only and stops by itself after --max-seconds, so a
 failing test never leaves it behind.
 
+With --cert and --key it speaks HTTPS (ALPN http/1.1). The handshake runs in the
+connection's own thread with a time limit, so a client that rejects the certificate, or
+connects and says nothing, costs that thread only; --connections-file counts the TCP
+connections accepted, handshakes that failed included, which requests cannot show.
+
   GET  any path           64 hex chars + "\\n", with Content-Length
   POST any path           "got N bytes: " + 64 hex chars + "\\n" (N: the request body's length)
   any  /chunked/...       the same, sent with Transfer-Encoding: chunked in several chunks
+  any  /whoami...         "auth: yes " or "auth: no " (was an Authorization header sent?), then
+                          the answer above; the header's value is never echoed nor logged
   POST /v1/chat/completions  OpenAI shape; "stream": true answers SSE ending in data: [DONE]
   POST /api/chat, /api/generate  Ollama shape (streams NDJSON only on an explicit "stream": true)
   POST /v1/messages       Anthropic shape
@@ -17,6 +24,7 @@ import argparse
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -77,6 +85,10 @@ class Handler(BaseHTTPRequestHandler):
             text = nonce() + "\n"
             if self.command == "POST":
                 text = f"got {len(body)} bytes: {text}"
+            if path.startswith("/whoami"):
+                # Whether the header came, never what it said: tests check that a key sent
+                # in it stays out of traces, so it must not come back in the answer either.
+                text = "auth: %s %s" % ("yes" if self.headers.get("Authorization") else "no", text)
             if path.startswith("/chunked/"):
                 self.send_chunked("text/plain", [text[i:i + 16] for i in range(0, len(text), 16)])
             else:
@@ -157,17 +169,54 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True  # idle keep-alive connections must not hold up the exit
+    handshake_seconds = 10
 
-    def __init__(self, address, count_file, delay):
+    def __init__(self, address, count_file, delay, tls=None, connections_file=None):
         super().__init__(address, Handler)
-        self.count_file, self.delay = count_file, delay
+        self.count_file, self.delay, self.tls = count_file, delay, tls
+        self.connections_file, self.connections = connections_file, 0
         self.count, self.count_lock = 0, threading.Lock()
         write_atomically(count_file, "0\n")
+        if connections_file:
+            write_atomically(connections_file, "0\n")
 
     def count_request(self):
         with self.count_lock:
             self.count += 1
             write_atomically(self.count_file, f"{self.count}\n")
+
+    def get_request(self):
+        request, address = super().get_request()
+        if self.connections_file:
+            with self.count_lock:
+                self.connections += 1
+                write_atomically(self.connections_file, f"{self.connections}\n")
+        return request, address
+
+    def finish_request(self, request, client_address):
+        # In the connection's thread (ThreadingMixIn): a handshake that fails or stalls must
+        # not hold up accept() for the other clients, nor stop the server.
+        if self.tls:
+            try:
+                request.settimeout(self.handshake_seconds)
+                request = self.tls.wrap_socket(request, server_side=True)
+                request.settimeout(None)
+            except (OSError, ValueError) as e:  # ssl.SSLError, a timeout, a reset
+                print(f"http_server: TLS handshake with {client_address[0]}:{client_address[1]} "
+                      f"failed: {e}", file=sys.stderr, flush=True)
+                request.close()
+                return
+            try:
+                super().finish_request(request, client_address)
+            finally:
+                self.shutdown_request(request)  # the wrapped socket; the caller has the raw one
+            return
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        # One line, not a traceback: a client may close mid-request (a TLS EOF, a reset).
+        print(f"http_server: connection from {client_address[0]}:{client_address[1]}: "
+              f"{sys.exc_info()[1]!r}", file=sys.stderr, flush=True)
 
 
 def main():
@@ -177,9 +226,20 @@ def main():
     p.add_argument("--port", type=int, default=0, help="default: the kernel picks one")
     p.add_argument("--max-seconds", type=float, default=120)
     p.add_argument("--delay-ms", type=int, default=0, help="wait this long before each answer")
+    p.add_argument("--cert", help="PEM certificate (chain): speak HTTPS; needs --key")
+    p.add_argument("--key", help="PEM private key of --cert")
+    p.add_argument("--connections-file", help="the number of TCP connections accepted")
     args = p.parse_args()
+    if bool(args.cert) != bool(args.key):
+        p.error("--cert and --key go together")
 
-    server = Server(("127.0.0.1", args.port), args.count_file, args.delay_ms / 1000)
+    tls = None
+    if args.cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.cert, args.key)
+        tls.set_alpn_protocols(["http/1.1"])  # as API servers do; clients then ask for it
+    server = Server(("127.0.0.1", args.port), args.count_file, args.delay_ms / 1000, tls,
+                    args.connections_file)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -113,3 +113,22 @@ net_check_replay() {
 		fail "$name: the replay with the server $phase differs from the recording: $(diff "$WORK/$name.rec" "$WORK/$name.$phase" | head -20; head -20 "$WORK/$name.$phase.err")"
 	[ "$s" -eq 0 ] || fail "$name: the replay with the server $phase exited $s: $(head -20 "$WORK/$name.$phase.err")"
 }
+
+# assert_secret_absent SECRET: fails unless SECRET is in no file under $AGENTTRACE_HOME:
+# neither in the raw bytes (grep -r) nor in any sealed trace once decompressed (metadata,
+# chunks, event payloads and the blobs they name, written out by $TRACE_BYTES, from
+# tests/tools), where zstd would hide it from grep. Names the file it is in.
+assert_secret_absent() {
+	local secret=$1 hit f n=0
+	[ -n "$secret" ] || fail "assert_secret_absent: no secret given"
+	hit=$(grep -rlF -e "$secret" "$AGENTTRACE_HOME" || true)
+	[ -z "$hit" ] || fail "the secret is in $(echo $hit)"
+	while IFS= read -r -d '' f; do
+		n=$((n + 1))
+		"${TRACE_BYTES:?run through meson test}" "$f" >"$WORK/trace_bytes.out" ||
+			fail "trace_bytes cannot read $f"
+		! grep -qF -e "$secret" "$WORK/trace_bytes.out" ||
+			fail "the secret is in $f (once decompressed)"
+	done < <(find "$AGENTTRACE_HOME" -name '*.at' -type f -print0)
+	[ "$n" -gt 0 ] || fail "assert_secret_absent: no trace under $AGENTTRACE_HOME to check"
+}

@@ -13,6 +13,7 @@ enum at_family {
 	AT_FAMILY_RANDOM = 1,
 	AT_FAMILY_FILE = 2,
 	AT_FAMILY_SOCKET = 3,
+	AT_FAMILY_TLS = 4,
 	AT_FAMILY_COUNT
 };
 
@@ -55,22 +56,29 @@ enum at_arg_kind {
 	AT_ARG_EPOLL_CTL,  /* arg0: op; arg1: the descriptor added, changed or removed */
 	AT_ARG_EPOLL_WAIT, /* arg0: most events asked; arg1: timeout in ms */
 	AT_ARG_INTS,       /* arg0, arg1: the call's two integer arguments */
+	/* TLS: arg0 is the connection, numbered by SSL_new within its thread's order (1, 2...) */
+	AT_ARG_TLS,     /* arg0: the connection */
+	AT_ARG_TLS_IO,  /* arg0: the connection; arg1: the byte count asked */
+	AT_ARG_TLS_INT, /* arg0: the connection; arg1: the integer given (SSL_get_error's ret) */
 };
 
 /* How a call's payload (the bytes that came in) is encoded in a sealed trace. */
 enum at_encoding {
-	AT_ENC_NONE,     /* no payload: the return value is the result */
-	AT_ENC_TIMESPEC, /* struct timespec (+ raw tail): delta-coded nanoseconds */
-	AT_ENC_TIMEVAL,  /* struct timeval (+ raw tail): delta-coded microseconds */
-	AT_ENC_BYTES,    /* opaque bytes, stored as they are */
-	AT_ENC_DATA,     /* bytes read or written: stored as they are, shown as text */
-	AT_ENC_STAT,     /* a struct stat (after any paths) */
-	AT_ENC_STATX,    /* a struct statx (after any paths) */
-	AT_ENC_DIRENT,   /* d_ino, d_off (u64 each), d_type (u8), then the name */
-	AT_ENC_SOCKADDR, /* a socket address, as the kernel gives it */
-	AT_ENC_MSG,      /* struct at_msg_head, the address, control data, then the bytes */
-	AT_ENC_ADDRINFO, /* the names looked up, then the getaddrinfo list (net.h) */
-	AT_ENC_HOSTENT,  /* the name looked up, then the struct hostent (net.h) */
+	AT_ENC_NONE,       /* no payload: the return value is the result */
+	AT_ENC_TIMESPEC,   /* struct timespec (+ raw tail): delta-coded nanoseconds */
+	AT_ENC_TIMEVAL,    /* struct timeval (+ raw tail): delta-coded microseconds */
+	AT_ENC_BYTES,      /* opaque bytes, stored as they are */
+	AT_ENC_DATA,       /* bytes read or written: stored as they are, shown as text */
+	AT_ENC_STAT,       /* a struct stat (after any paths) */
+	AT_ENC_STATX,      /* a struct statx (after any paths) */
+	AT_ENC_DIRENT,     /* d_ino, d_off (u64 each), d_type (u8), then the name */
+	AT_ENC_SOCKADDR,   /* a socket address, as the kernel gives it */
+	AT_ENC_MSG,        /* struct at_msg_head, the address, control data, then the bytes */
+	AT_ENC_ADDRINFO,   /* the names looked up, then the getaddrinfo list (net.h) */
+	AT_ENC_HOSTENT,    /* the name looked up, then the struct hostent (net.h) */
+	AT_ENC_TLS_IO,     /* success: the plaintext bytes; failure: the error queue (tls.h) */
+	AT_ENC_TLS_ERRORS, /* failure: the library's error queue (tls.h); success: nothing */
+	AT_ENC_CERT,       /* a certificate, DER-encoded */
 };
 
 /* How a call reports failure. */
@@ -78,6 +86,7 @@ enum at_fail_kind {
 	AT_FAIL_MINUS1,  /* ret == -1 and errno says why */
 	AT_FAIL_RETCODE, /* ret is 0 or the error number itself */
 	AT_FAIL_NEVER,   /* the call cannot fail */
+	AT_FAIL_TLS,     /* ret <= 0: SSL_get_error, errno and the error queue say why */
 };
 
 enum at_call {
@@ -105,6 +114,9 @@ const char *at_family_name(enum at_family family);
 #define AT_EVF_BLOB                                                                                \
 	0x1u /* sealed only: the payload is a content-store reference (blobs.h):                   \
 	      * the 32-byte id, then the real payload length (u32) */
+#define AT_EVF_NESTED                                                                              \
+	0x2u /* made inside a recorded TLS call, by the TLS library or by the program's code it    \
+	      * called back: replay skips it, unless the program makes the call later */
 
 /* One event. `payload` is borrowed: see the producer's documentation for how long it lives. */
 typedef struct at_event {
