@@ -26,11 +26,16 @@
 #     most 1.1x plain, wall and loop). A latency-bound agent: 10 calls to a second server
 #     that waits 200 ms before each answer; record and replay wall times (target: replay at
 #     least 20x faster than record).
+#  6. HTTPS (issue 5): the busy agent over TLS. tls_workload makes the same 300 calls with
+#     OpenSSL (recorded at its API, as plaintext) to the same server speaking HTTPS with a
+#     certificate made here by the openssl command; rounds as in 5 (target: record at most
+#     1.1x plain), and one more replay once the server is stopped.
 #
 # Prints a markdown report on stdout and writes it to bench/results/latest.md, with the raw
-# samples in bench/results/latest.tsv (1), latest-files.tsv (3) and latest-net.tsv (5).
+# samples in bench/results/latest.tsv (1), latest-files.tsv (3), latest-net.tsv (5) and
+# latest-tls.tsv (6).
 # Progress goes to stderr. Traces go to temporary stores, removed on exit. Needs only bash,
-# coreutils and /usr/bin/python3.
+# coreutils and /usr/bin/python3, and the openssl command for 6.
 #
 # Environment:
 #   BENCH_REPS=7      rounds (at least 5 for a figure worth quoting)
@@ -40,7 +45,7 @@
 #   BENCH_SIZE_N=1000000
 #   BENCH_TMPDIR=${TMPDIR:-/tmp}  where the temporary AGENTTRACE_HOME goes
 #   BENCH_FILES_TMPDIR=/dev/shm   where files_workload's files and the net servers' files go (tmpfs)
-#   BENCH_SECTIONS="calls size files store net"  which of the five to run
+#   BENCH_SECTIONS="calls size files store net tls"  which of the six to run
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -53,13 +58,14 @@ SCALE=${BENCH_SCALE:-1}
 CALLS=${BENCH_CALLS:-clock-monotonic clock-realtime time getrandom16}
 SIZE_N=${BENCH_SIZE_N:-1000000}
 SIZE_CALLS="clock-monotonic clock-realtime clock-spaced getrandom16"
-SECTIONS=${BENCH_SECTIONS:-calls size files store net}
+SECTIONS=${BENCH_SECTIONS:-calls size files store net tls}
 PY=/usr/bin/python3
 
 AT=$BUILD/cli/agenttrace
 HOOKBENCH=$BUILD/bench/hookbench
 FILES_WORKLOAD=$BUILD/bench/files_workload
 NET_WORKLOAD=$BUILD/bench/net_workload
+TLS_WORKLOAD=$BUILD/bench/tls_workload
 PRELOAD=$BUILD/preload/libagenttrace-preload.so
 RESULTS=$ROOT/bench/results
 
@@ -73,17 +79,22 @@ for f in "$AT" "$HOOKBENCH" "$FILES_WORKLOAD" "$PRELOAD"; do
 done
 for section in $SECTIONS; do
 	case $section in
-	calls | size | files | store | net) ;;
-	*) die "BENCH_SECTIONS: unknown section '$section' (calls, size, files, store, net)" ;;
+	calls | size | files | store | net | tls) ;;
+	*) die "BENCH_SECTIONS: unknown section '$section' (calls, size, files, store, net, tls)" ;;
 	esac
 done
 want() { # want SECTION: whether BENCH_SECTIONS asks for it
 	[[ " $SECTIONS " == *" $1 "* ]]
 }
 [ -x "$PY" ] || die "$PY is needed to compute the medians"
-if want net; then
+if want net || want tls; then
 	[ -e "$NET_WORKLOAD" ] || die "$NET_WORKLOAD is missing; build first with 'make build'"
 	command -v timeout >/dev/null || die "timeout (coreutils) is needed to bound the replays"
+fi
+if want tls; then
+	[ -e "$TLS_WORKLOAD" ] || die "$TLS_WORKLOAD is missing; build first with 'make build'"
+	command -v openssl >/dev/null ||
+		die "the openssl command is needed to make the HTTPS server's certificate (scripts/setup.sh)"
 fi
 [[ $REPS =~ ^[0-9]+$ && $REPS -ge 1 ]] || die "BENCH_REPS must be a positive number, not '$REPS'"
 [ "$REPS" -ge 5 ] || echo "bench: only $REPS rounds; use at least 5 for figures worth quoting" >&2
@@ -112,7 +123,7 @@ calls_for() {
 
 WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/agenttrace-bench.XXXXXX")
 FILES_TMP=     # files_workload's directory, made by files_setup
-NET_TMP=       # the network section's servers' files, made by net_setup
+NET_TMP=       # the network sections' servers' files, made by net_prepare
 NET_SERVERS=() # the servers' pids: any still running is stopped on exit
 cleanup() {
 	local pid
@@ -402,9 +413,9 @@ files_round() {
 }
 
 # --- the network workloads ----------------------------------------------------------------
-# Two instances of tests/e2e/http_server.py on 127.0.0.1, one per benchmark (the delay is
-# per server), started here, outside any recording, each bounded by --max-seconds and
-# stopped when its benchmark ends (or by cleanup on exit).
+# Instances of tests/e2e/http_server.py on 127.0.0.1, one per benchmark (the delay is per
+# server; the HTTPS one has its certificate), started here, outside any recording, each
+# bounded by --max-seconds and stopped when its benchmark ends (or by cleanup on exit).
 #
 # Its port and count files are on a tmpfs (BENCH_FILES_TMPDIR): it rewrites the count file
 # (write, then rename) after every answer, and on ext4 that made each call take 1.4 ms
@@ -415,19 +426,25 @@ LAT_CALLS=10  # the latency-bound agent's
 LAT_DELAY_MS=200
 LAT_REPS=$((REPS < 5 ? REPS : 5)) # 2 s per recording: 5 replays are enough
 NET_HOME=$WORK/net-home
-NET_CONTEXT=$WORK/net-context # the files the workload reads between calls
+NET_CONTEXT=$WORK/net-context # the files the workloads read between calls
 NET_SAMPLES=$WORK/net.tsv
+TLS_SAMPLES=$WORK/tls.tsv
+TLS_CERT=$WORK/tls-server.crt # made by tls_setup, with its key
+TLS_KEY=$WORK/tls-server.key
 NET_REPLAY_TOLD= # whether a replay that failed was told about (once is enough)
 # net_server_start NAME MAX_SECONDS [ARGS...]: starts the server (ARGS go to it) and waits up
-# to 5 s for it to listen. Sets NET_PORT, NET_PID and NET_COUNT (its count file).
+# to 5 s for it to listen. Sets NET_PORT, NET_PID, NET_COUNT (its count file: requests
+# answered) and NET_CONNS (TCP connections accepted).
 net_server_start() {
 	local name=$1 max=$2 port_file=$NET_TMP/$1.port log=$WORK/$1-server.log
 	shift 2
 	NET_COUNT=$NET_TMP/$name.count
+	NET_CONNS=$NET_TMP/$name.connections
 	# -B: no __pycache__ in the source tree. Output to a file: a server holding run.sh's
 	# stdout open would keep a pipe reading it (make bench | tee) from ending.
 	"$PY" -B "$ROOT/tests/e2e/http_server.py" --port-file "$port_file" \
-		--count-file "$NET_COUNT" --max-seconds "$max" "$@" >"$log" 2>&1 </dev/null &
+		--count-file "$NET_COUNT" --connections-file "$NET_CONNS" --max-seconds "$max" \
+		"$@" >"$log" 2>&1 </dev/null &
 	NET_PID=$!
 	NET_SERVERS+=("$NET_PID")
 	for _ in $(seq 50); do
@@ -444,13 +461,34 @@ net_server_stop() { # net_server_stop PID
 	wait "$1" 2>/dev/null || true
 }
 
-net_setup() {
+# net_prepare: what both network sections need, once: the servers' directory, the context
+# files, the store.
+net_prepare() {
+	[ -z "$NET_TMP" ] || return 0
 	NET_TMP=$(mktemp -d "$FILES_TMPDIR/agenttrace-net.XXXXXX")
 	"$NET_WORKLOAD" setup "$NET_CONTEXT" >/dev/null || die "net_workload setup failed"
 	mkdir -p "$NET_HOME"
-	printf '%s\t' round bench mode wall_ns loop_ns wait_ns program_ns events sealed_bytes \
-		>"$NET_SAMPLES"
-	printf 'status\n' >>"$NET_SAMPLES"
+}
+
+net_tsv_header() { # net_tsv_header FILE: starts a samples file (latest-net.tsv's columns)
+	printf '%s\t' round bench mode wall_ns loop_ns wait_ns program_ns events sealed_bytes >"$1"
+	printf 'status\n' >>"$1"
+}
+
+net_setup() {
+	net_prepare
+	net_tsv_header "$NET_SAMPLES"
+}
+
+# tls_setup: a self-signed certificate for 127.0.0.1 (EC P-256, valid one day, as the HTTPS
+# tests make theirs), which the server serves and tls_workload trusts as its CA file.
+tls_setup() {
+	net_prepare
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj "/CN=agenttrace bench" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+		-keyout "$TLS_KEY" -out "$TLS_CERT" >"$WORK/openssl.log" 2>&1 ||
+		die "openssl could not make a certificate: $(cat "$WORK/openssl.log")"
+	net_tsv_header "$TLS_SAMPLES"
 }
 
 # field_or NAME LINE: like field, but "-" when LINE has no NAME= (a replay that failed).
@@ -460,18 +498,20 @@ field_or() {
 	echo "${v:--}"
 }
 
-# net_run MODE ROUND BENCH PORT CALLS: one run of net_workload, timed from here. Sets
-# NET_OUT (its output), NET_WALL (ns) and NET_STATUS ("ok" or why not); for record, also
-# NET_ID, the trace; for replay, NET_ID must be the trace to replay and NET_SUM the checksum
-# its recording printed.
+# net_run MODE ROUND BENCH CMD...: one run of CMD (a workload's run mode: net_workload's or
+# tls_workload's), timed from here. Sets NET_OUT (its output), NET_WALL (ns) and NET_STATUS
+# ("ok" or why not); for record, also NET_ID, the trace; for replay, NET_ID must be the
+# trace to replay and NET_SUM the checksum its recording printed.
 net_run() {
-	local mode=$1 round=$2 bench=$3 port=$4 calls=$5 t0 t1 s=0 n
-	local -a cmd=("$NET_WORKLOAD" run "$port" "$calls" "$NET_CONTEXT") why=()
+	local mode=$1 round=$2 bench=$3 t0 t1 s=0 n c what
+	shift 3
+	local -a cmd=("$@") why=()
+	what="${cmd[0]##*/} ${cmd[*]:1}"
 	NET_STATUS=ok
 	case $mode in
 	plain)
 		t0=$(date +%s%N)
-		NET_OUT=$("${cmd[@]}") || die "net_workload run $port $calls failed"
+		NET_OUT=$("${cmd[@]}") || die "$what failed"
 		t1=$(date +%s%N)
 		;;
 	record)
@@ -479,22 +519,22 @@ net_run() {
 		NET_OUT=$(AGENTTRACE_HOME=$NET_HOME "$AT" record --name "net-$bench-$round" -- \
 			"${cmd[@]}" 2>"$WORK/record.err") || {
 			cat "$WORK/record.err" >&2
-			die "agenttrace record -- net_workload run $port $calls failed"
+			die "agenttrace record -- $what failed"
 		}
 		t1=$(date +%s%N)
 		NET_ID=$(AGENTTRACE_HOME=$NET_HOME "$AT" list -q | head -n 1)
-		[ -n "$NET_ID" ] || die "no trace after recording net_workload"
+		[ -n "$NET_ID" ] || die "no trace after recording ${cmd[0]##*/}"
 		;;
 	replay)
 		# A replay that does not replay (before sockets were replayed, it reached the live
 		# server and then diverged on the checksum it printed) is reported, not fatal.
 		# timeout bounds one that would wait on the network.
-		n=$(cat "$NET_COUNT")
+		n=$(cat "$NET_COUNT") c=$(cat "$NET_CONNS")
 		t0=$(date +%s%N)
 		NET_OUT=$(AGENTTRACE_HOME=$NET_HOME timeout 60 "$AT" replay "$NET_ID" \
 			2>"$WORK/replay.err") || s=$?
 		t1=$(date +%s%N)
-		n=$(($(cat "$NET_COUNT") - n))
+		n=$(($(cat "$NET_COUNT") - n)) c=$(($(cat "$NET_CONNS") - c))
 		case $s in
 		0) [ "$(field_or checksum "$NET_OUT")" = "$NET_SUM" ] ||
 			why+=("printed another checksum than its recording") ;;
@@ -503,12 +543,13 @@ net_run() {
 		*) why+=("exit $s") ;;
 		esac
 		[ "$n" -eq 0 ] || why+=("the server answered it $n requests")
+		[ "$c" -eq 0 ] || why+=("it made $c connections to the server")
 		if [ ${#why[@]} -gt 0 ]; then
 			NET_STATUS=$(printf '%s; ' "${why[@]}")
 			NET_STATUS=${NET_STATUS%; }
 		fi
 		if [ "$NET_STATUS" != ok ] && [ -z "$NET_REPLAY_TOLD" ]; then
-			echo "bench: net: the replay of $NET_ID is no replay ($NET_STATUS);" \
+			echo "bench: net: the replay of $NET_ID ($what) is no replay ($NET_STATUS);" \
 				"reported as such. Its stderr began:" >&2
 			head -n 4 "$WORK/replay.err" >&2
 			NET_REPLAY_TOLD=1
@@ -518,17 +559,18 @@ net_run() {
 	NET_WALL=$((t1 - t0))
 }
 
-# net_sample ROUND BENCH MODE: appends the run just made to $NET_SAMPLES (not for warm-ups).
+# net_sample TSV ROUND BENCH MODE: appends the run just made to TSV (not for warm-ups;
+# ROUND "stopped" is the replay once the server is stopped).
 net_sample() {
-	local round=$1 bench=$2 mode=$3 facts program=- events=- sealed=- rest
-	[ "$round" -gt 0 ] || return 0
+	local tsv=$1 round=$2 bench=$3 mode=$4 facts program=- events=- sealed=- rest
+	[ "$round" = stopped ] || [ "$round" -gt 0 ] || return 0
 	if [ "$mode" = record ]; then
 		facts=$(trace_facts "$NET_HOME" "$NET_ID")
 		read -r program events sealed rest <<<"$facts"
 	fi
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$bench" "$mode" "$NET_WALL" \
 		"$(field_or total_ns "$NET_OUT")" "$(field_or wait_ns "$NET_OUT")" "$program" \
-		"$events" "$sealed" "$NET_STATUS" >>"$NET_SAMPLES"
+		"$events" "$sealed" "$NET_STATUS" >>"$tsv"
 }
 
 # net_ms NS: for the progress lines; "-" for a replay that was no replay.
@@ -536,14 +578,16 @@ net_ms() {
 	if [ "$NET_STATUS" = ok ]; then echo "$(($1 / 1000000))"; else echo -; fi
 }
 
-# One round of the busy agent: plain and record, record's replay right after it. Odd rounds
-# run plain first, even rounds last, so neither mode always follows the other.
+# net_busy_round ROUND BENCH TSV CMD...: one round of a busy agent (CMD, its run mode):
+# plain and record, record's replay right after it; samples to TSV. Odd rounds run plain
+# first, even rounds last, so neither mode always follows the other.
 net_busy_round() {
-	local round=$1 mode order="plain record replay"
+	local round=$1 bench=$2 tsv=$3 mode order="plain record replay"
+	shift 3
 	local -A wall
 	[ $((round % 2)) -eq 1 ] || order="record replay plain"
 	for mode in $order; do
-		net_run "$mode" "$round" busy "$NET_PORT" "$NET_CALLS"
+		net_run "$mode" "$round" "$bench" "$@"
 		if [ "$mode" != replay ]; then
 			field total_ns "$NET_OUT" >/dev/null # dies unless it printed its own time
 		fi
@@ -551,10 +595,22 @@ net_busy_round() {
 			NET_SUM=$(field checksum "$NET_OUT")
 		fi
 		wall[$mode]=$(net_ms "$NET_WALL")
-		net_sample "$round" busy "$mode"
+		net_sample "$tsv" "$round" "$bench" "$mode"
 	done
-	printf 'bench: round %s net busy  plain %5s  record %5s  replay %5s ms\n' "$round" \
+	printf 'bench: round %s net %s  plain %5s  record %5s  replay %5s ms\n' "$round" "$bench" \
 		"${wall[plain]}" "${wall[record]}" "${wall[replay]}" >&2
+}
+
+# net_replay_stopped BENCH TSV CMD...: once the server is stopped (net_server_stop), replays
+# the last recording of CMD again (NET_ID, NET_SUM): it must not need the server. Sampled as
+# round "stopped"; the server's count and connection files stay as it left them.
+net_replay_stopped() {
+	local bench=$1 tsv=$2
+	shift 2
+	net_run replay stopped "$bench" "$@" # the command is only named in messages
+	net_sample "$tsv" stopped "$bench" replay
+	printf 'bench: net %s, the server stopped: replay %5s ms (%s)\n' "$bench" \
+		"$(net_ms "$NET_WALL")" "$NET_STATUS" >&2
 }
 
 # One round of the latency-bound agent: plain, record, replay of that recording.
@@ -562,12 +618,13 @@ net_latency_round() {
 	local round=$1 mode
 	local -A wall
 	for mode in plain record replay; do
-		net_run "$mode" "$round" latency "$NET_PORT" "$LAT_CALLS"
+		net_run "$mode" "$round" latency "$NET_WORKLOAD" run "$NET_PORT" "$LAT_CALLS" \
+			"$NET_CONTEXT"
 		if [ "$mode" = record ]; then
 			NET_SUM=$(field checksum "$NET_OUT")
 		fi
 		wall[$mode]=$(net_ms "$NET_WALL")
-		net_sample "$round" latency "$mode"
+		net_sample "$NET_SAMPLES" "$round" latency "$mode"
 	done
 	printf 'bench: round %s net latency  plain %5s  record %5s  replay %5s ms\n' "$round" \
 		"${wall[plain]}" "${wall[record]}" "${wall[replay]}" >&2
@@ -600,7 +657,8 @@ if want net; then
 	net_server_start busy $((120 + 20 * (REPS + WARMUP)))
 	echo "bench: net: a busy agent, $NET_CALLS calls to 127.0.0.1:$NET_PORT" >&2
 	for ((round = 1 - WARMUP; round <= REPS; round++)); do
-		net_busy_round "$((round < 1 ? 0 : round))"
+		net_busy_round "$((round < 1 ? 0 : round))" busy "$NET_SAMPLES" \
+			"$NET_WORKLOAD" run "$NET_PORT" "$NET_CALLS" "$NET_CONTEXT"
 	done
 	net_server_stop "$NET_PID"
 	net_server_start latency $((60 + 20 * LAT_REPS)) --delay-ms "$LAT_DELAY_MS"
@@ -609,6 +667,18 @@ if want net; then
 		net_latency_round "$round"
 	done
 	net_server_stop "$NET_PID"
+fi
+if want tls; then
+	tls_setup
+	# The same server, speaking HTTPS with the certificate tls_setup made.
+	net_server_start tls $((120 + 30 * (REPS + WARMUP))) --cert "$TLS_CERT" --key "$TLS_KEY"
+	echo "bench: tls: a busy agent over HTTPS, $NET_CALLS calls to 127.0.0.1:$NET_PORT" >&2
+	tls_cmd=("$TLS_WORKLOAD" run "$NET_PORT" "$NET_CALLS" "$NET_CONTEXT" "$TLS_CERT")
+	for ((round = 1 - WARMUP; round <= REPS; round++)); do
+		net_busy_round "$((round < 1 ? 0 : round))" tls "$TLS_SAMPLES" "${tls_cmd[@]}"
+	done
+	net_server_stop "$NET_PID"
+	net_replay_stopped tls "$TLS_SAMPLES" "${tls_cmd[@]}"
 fi
 if want store; then
 	BENCH_TMPDIR=$WORK "$ROOT/bench/store_size.sh" "$BUILD" >"$WORK/store.md" ||
@@ -627,7 +697,7 @@ fs=$(df --output=fstype "$AGENTTRACE_HOME" 2>/dev/null | tail -n 1 || echo unkno
 files_fs=$(df --output=fstype "$FILES_TMPDIR" 2>/dev/null | tail -n 1 || echo unknown)
 
 mkdir -p "$RESULTS"
-$PY - "$SAMPLES" "$SIZES" "$FILES_SAMPLES" "$NET_SAMPLES" >"$WORK/report.md" <<EOF
+$PY - "$SAMPLES" "$SIZES" "$FILES_SAMPLES" "$NET_SAMPLES" "$TLS_SAMPLES" >"$WORK/report.md" <<EOF
 import csv, statistics, sys
 from collections import defaultdict
 
@@ -780,82 +850,91 @@ if "files" in sections:
           f"{ratios['record']:.2f}x with the blobs already stored, {ratios['record_cold']:.2f}x "
           f"into a fresh store; replay / plain {ratios['replay']:.2f}x.")
     print()
-if "net" in sections:
-    rows = list(csv.DictReader(open(sys.argv[4]), delimiter="\t"))
-    def net_rows(bench, mode):
-        return [r for r in rows if r["bench"] == bench and r["mode"] == mode]
-    def net_ms(bench, mode, key):  # only the runs that did what they should (status ok)
-        return [int(r[key]) / 1e6 for r in net_rows(bench, mode) if r["status"] == "ok"]
-    def no_replay(bench):  # why the replays were not measured, or ""
-        bad = [r for r in net_rows(bench, "replay") if r["status"] != "ok"]
-        if not bad:
-            return ""
-        return (f"{len(bad)} of {len(net_rows(bench, 'replay'))} replays were no replay: "
-                f"{bad[0]['status']}")
-    def net_by_round(bench):
-        by_round = defaultdict(dict)
-        for r in rows:
-            if r["bench"] == bench and r["status"] == "ok":
-                by_round[r["round"]][r["mode"]] = r
-        return by_round
-    def met(ratio, target):
-        return "met" if ratio <= target else "**not met**"
+def net_table(path):  # a network section's samples (latest-net.tsv's columns)
+    return list(csv.DictReader(open(path), delimiter="\t"))
+def net_rows(rows, bench, mode):  # the timed rounds' runs, not the replay with the server stopped
+    return [r for r in rows if r["bench"] == bench and r["mode"] == mode and r["round"] != "stopped"]
+def net_ms(rows, bench, mode, key):  # only the runs that did what they should (status ok)
+    return [int(r[key]) / 1e6 for r in net_rows(rows, bench, mode) if r["status"] == "ok"]
+def no_replay(rows, bench):  # why the replays were not measured, or ""
+    bad = [r for r in net_rows(rows, bench, "replay") if r["status"] != "ok"]
+    if not bad:
+        return ""
+    return (f"{len(bad)} of {len(net_rows(rows, bench, 'replay'))} replays were no replay: "
+            f"{bad[0]['status']}")
+def net_by_round(rows, bench):
+    by_round = defaultdict(dict)
+    for r in rows:
+        if r["bench"] == bench and r["status"] == "ok" and r["round"] != "stopped":
+            by_round[r["round"]][r["mode"]] = r
+    return by_round
+def met(ratio, target):
+    return "met" if ratio <= target else "**not met**"
+net_modes = (("plain", "plain"), ("record", "record"), ("replay", "replay of that recording"))
 
-    plain = med(net_ms("busy", "plain", "wall_ns"))
-    plain_loop = med(net_ms("busy", "plain", "loop_ns"))
-    net_modes = (("plain", "plain"), ("record", "record"), ("replay", "replay of that recording"))
-    print("## A busy agent on the network, ms: median (min-max) of %d rounds" % $REPS)
+def busy_report(rows, bench, title, intro):
+    """A busy agent's table, its ratios within rounds, and the target line."""
+    plain = med(net_ms(rows, bench, "plain", "wall_ns"))
+    plain_loop = med(net_ms(rows, bench, "plain", "loop_ns"))
+    print("## %s, ms: median (min-max) of %d rounds" % (title, $REPS))
     print()
-    print("\`net_workload run PORT $NET_CALLS DIR\` makes $NET_CALLS HTTP/1.1 GETs on one keep-alive")
-    print("TCP connection to tests/e2e/http_server.py on 127.0.0.1 (64 hex characters back, with")
-    print("a Content-Length). Before each call it reads one of 16 files of 1-4 KiB (open, read")
-    print("to EOF, close) and the clock: CLOCK_REALTIME for the request, CLOCK_MONOTONIC around")
-    print("the call. *wall*: the whole command. *program*: spawn to exit, from the trace.")
-    print("*loop*: the program's own timed work, connect to close. *waiting*: the part of the")
-    print("loop from sending a request to having its whole answer, mostly the server's. Odd")
-    print("rounds run plain first, even rounds last; the replay follows its recording. The")
-    print("server runs with Nagle's algorithm off and its count file on a tmpfs (bench/README.md).")
+    print(intro)
     print()
     print("| mode | wall | wall / plain | program | program / plain | wall - program | loop | loop / plain | waiting |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     ratios = {}
     for mode, label in net_modes:
-        wall, loop = net_ms("busy", mode, "wall_ns"), net_ms("busy", mode, "loop_ns")
+        wall, loop = net_ms(rows, bench, mode, "wall_ns"), net_ms(rows, bench, mode, "loop_ns")
         if not wall:
-            print(f"| {label} | not measured: {no_replay('busy')} | | | | | | | |")
+            print(f"| {label} | not measured: {no_replay(rows, bench)} | | | | | | | |")
             continue
         ratios[mode] = med(wall) / plain
         if mode == "record":
-            prog = net_ms("busy", mode, "program_ns")
+            prog = net_ms(rows, bench, mode, "program_ns")
             rest = [w - p for w, p in zip(wall, prog)]
-            p = f"{cell(prog)} | {med(prog) / plain:.2f}x | {cell(rest)}"
+            ratios["program"] = med(prog) / plain
+            p = f"{cell(prog)} | {ratios['program']:.2f}x | {cell(rest)}"
         else:
             p = "- | - | -"
         bold = "**" if mode == "record" else ""
         print(f"| {label} | {cell(wall)} | {bold}{ratios[mode]:.2f}x{bold} | {p} | {cell(loop)} "
-              f"| {med(loop) / plain_loop:.2f}x | {cell(net_ms('busy', mode, 'wait_ns'))} |")
+              f"| {med(loop) / plain_loop:.2f}x | {cell(net_ms(rows, bench, mode, 'wait_ns'))} |")
     print()
-    if "replay" in ratios and no_replay("busy"):
-        print(f"Replay: {no_replay('busy')}; the others are in the table.")
+    if "replay" in ratios and no_replay(rows, bench):
+        print(f"Replay: {no_replay(rows, bench)}; the others are in the table.")
         print()
     print("Within one round, record / plain: median (min-max) over rounds:")
     print()
-    rounds = [m for m in net_by_round("busy").values() if "plain" in m and "record" in m]
+    rounds = [m for m in net_by_round(rows, bench).values() if "plain" in m and "record" in m]
     def busy_ratio(key, base_key):
         return [int(m["record"][key]) / int(m["plain"][base_key]) for m in rounds]
     print(f"- wall: {cell(busy_ratio('wall_ns', 'wall_ns'), 2)}; the program / plain's wall: "
           f"{cell(busy_ratio('program_ns', 'wall_ns'), 2)}; "
           f"loop: {cell(busy_ratio('loop_ns', 'loop_ns'), 2)}")
     print()
-    last = net_rows("busy", "record")[-1]
+    last = net_rows(rows, bench, "record")[-1]
     print(f"A recording: {int(last['events']):,} events, "
           f"trace file {int(last['sealed_bytes']):,} B.")
     print()
-    loop_ratio = med(net_ms("busy", "record", "loop_ns")) / plain_loop
+    loop_ratio = med(net_ms(rows, bench, "record", "loop_ns")) / plain_loop
     print(f"Target: recording at most 1.10x plain. The whole command: {ratios['record']:.2f}x "
-          f"({met(ratios['record'], 1.10)}); the program's loop: {loop_ratio:.2f}x "
+          f"({met(ratios['record'], 1.10)}); the program: {ratios['program']:.2f}x "
+          f"({met(ratios['program'], 1.10)}); the program's loop: {loop_ratio:.2f}x "
           f"({met(loop_ratio, 1.10)}).")
     print()
+
+if "net" in sections:
+    rows = net_table(sys.argv[4])
+    busy_report(rows, "busy", "A busy agent on the network", "\n".join((
+        "\`net_workload run PORT $NET_CALLS DIR\` makes $NET_CALLS HTTP/1.1 GETs on one keep-alive",
+        "TCP connection to tests/e2e/http_server.py on 127.0.0.1 (64 hex characters back, with",
+        "a Content-Length). Before each call it reads one of 16 files of 1-4 KiB (open, read",
+        "to EOF, close) and the clock: CLOCK_REALTIME for the request, CLOCK_MONOTONIC around",
+        "the call. *wall*: the whole command. *program*: spawn to exit, from the trace.",
+        "*loop*: the program's own timed work, connect to close. *waiting*: the part of the",
+        "loop from sending a request to having its whole answer, mostly the server's. Odd",
+        "rounds run plain first, even rounds last; the replay follows its recording. The",
+        "server runs with Nagle's algorithm off and its count file on a tmpfs (bench/README.md).")))
 
     print("## A latency-bound agent on the network, ms: median (min-max) of %d rounds" % $LAT_REPS)
     print()
@@ -867,24 +946,42 @@ if "net" in sections:
     print("| mode | wall | loop |")
     print("|---|---:|---:|")
     for mode, label in net_modes:
-        wall, loop = net_ms("latency", mode, "wall_ns"), net_ms("latency", mode, "loop_ns")
+        wall, loop = net_ms(rows, "latency", mode, "wall_ns"), net_ms(rows, "latency", mode, "loop_ns")
         if not wall:
-            print(f"| {label} | not measured: {no_replay('latency')} | |")
+            print(f"| {label} | not measured: {no_replay(rows, 'latency')} | |")
             continue
         print(f"| {label} | {cell(wall)} | {cell(loop)} |")
     print()
-    rec, rep = net_ms("latency", "record", "wall_ns"), net_ms("latency", "replay", "wall_ns")
+    rec, rep = net_ms(rows, "latency", "record", "wall_ns"), net_ms(rows, "latency", "replay", "wall_ns")
     if rep:
         per_round = [int(m["record"]["wall_ns"]) / int(m["replay"]["wall_ns"])
-                     for m in net_by_round("latency").values() if "record" in m and "replay" in m]
+                     for m in net_by_round(rows, "latency").values() if "record" in m and "replay" in m]
         ratio = med(rec) / med(rep)
         print(f"Target: replay at least 20x faster than record. Record / replay, wall: "
               f"**{ratio:.1f}x** ({met(1 / ratio, 1 / 20)}); within a round: {cell(per_round)}.")
-        if no_replay("latency"):
-            print(f"{no_replay('latency')}; the others are in the table.")
+        if no_replay(rows, "latency"):
+            print(f"{no_replay(rows, 'latency')}; the others are in the table.")
     else:
-        print(f"Target: replay at least 20x faster than record. Not measured: {no_replay('latency')}.")
+        print(f"Target: replay at least 20x faster than record. Not measured: {no_replay(rows, 'latency')}.")
     print()
+if "tls" in sections:
+    rows = net_table(sys.argv[5])
+    busy_report(rows, "tls", "A busy agent over HTTPS (issue 5)", "\n".join((
+        "\`tls_workload run PORT $NET_CALLS DIR CAFILE\`: net_workload's busy agent over TLS, with",
+        "OpenSSL directly (SSL_CTX with the CA file, SSL_connect with ALPN http/1.1, then",
+        "SSL_write and SSL_read on one keep-alive connection; SSL_shutdown at the end), to the",
+        "same server speaking HTTPS with a self-signed P-256 certificate for 127.0.0.1 made",
+        "by the openssl command. Recorded at the OpenSSL API, as plaintext; the socket I/O",
+        "inside those calls is not recorded. *wall*, *program*, *loop* (connect to close, so",
+        "the handshake included) and *waiting* as for the busy agent on the network; rounds in",
+        "the same order.")))
+    stopped = [r for r in rows if r["bench"] == "tls" and r["round"] == "stopped"]
+    if stopped:
+        r = stopped[-1]
+        how = (f"printed its recording's checksum in {int(r['wall_ns']) / 1e6:.1f} ms"
+               if r["status"] == "ok" else f"**no replay**: {r['status']}")
+        print(f"The last recording replayed once more with the server stopped: {how}.")
+        print()
 EOF
 if want store; then
 	cat "$WORK/store.md" >>"$WORK/report.md"
@@ -899,6 +996,10 @@ fi
 if want net; then
 	cp "$NET_SAMPLES" "$RESULTS/latest-net.tsv"
 	wrote="$wrote, latest-net.tsv"
+fi
+if want tls; then
+	cp "$TLS_SAMPLES" "$RESULTS/latest-tls.tsv"
+	wrote="$wrote, latest-tls.tsv"
 fi
 cat "$RESULTS/latest.md"
 echo "bench: wrote $wrote in $RESULTS" >&2

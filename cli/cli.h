@@ -4,6 +4,7 @@
 #define AGENTTRACE_CLI_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -76,6 +77,9 @@ json_t *cli_json_strings(char *const *v);
 char **cli_strings_from_json(json_t *a);
 /* Writes record --exclude patterns (a JSON array of strings, or NULL) where the preload
  * reads them in a run directory. */
+/* Creates (or empties) file `name` in a run directory, mode 0600, for writing; NULL with
+ * *rc an AT_E* code when it cannot. */
+FILE *cli_run_file(const char *run_dir, const char *name, int *rc);
 int cli_write_excludes(const char *run_dir, json_t *patterns);
 void cli_free_strings(char **v);
 

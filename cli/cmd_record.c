@@ -1,7 +1,6 @@
 /* agenttrace record [--name NAME] [--exclude GLOB]... [--mask-env GLOB]... [--mask-header NAME]...
  * [--no-mask] [--] PROGRAM [ARGS...] */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,15 +112,10 @@ static char **masked_strings(const struct at_mask_rules *r, char *const *v, int 
  * "env GLOB" / "header NAME" a line. Names and globs only, never a value. */
 static int write_mask_rules(const char *run_dir, const struct at_mask_rules *r, int off)
 {
-	char path[4200];
-	snprintf(path, sizeof path, "%s/mask", run_dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		return errno == ENOSPC ? AT_ENOSPC : AT_EIO;
-	}
+	int rc = 0;
+	FILE *f = cli_run_file(run_dir, "mask", &rc);
+	if (!f)
+		return rc;
 	if (off)
 		fputs("off\n", f);
 	for (uint32_t k = 0; k < r->nglobs; k++)

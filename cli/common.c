@@ -313,19 +313,28 @@ void cli_free_strings(char **v)
 	free(v);
 }
 
-int cli_write_excludes(const char *run_dir, json_t *patterns)
+FILE *cli_run_file(const char *run_dir, const char *name, int *rc)
 {
-	if (!json_array_size(patterns))
-		return 0;
 	char path[4200];
-	snprintf(path, sizeof path, "%s/exclude", run_dir);
+	snprintf(path, sizeof path, "%s/%s", run_dir, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (!f) {
+		*rc = errno == ENOSPC ? AT_ENOSPC : AT_EIO;
 		if (fd >= 0)
 			close(fd);
-		return errno == ENOSPC ? AT_ENOSPC : AT_EIO;
 	}
+	return f;
+}
+
+int cli_write_excludes(const char *run_dir, json_t *patterns)
+{
+	int rc = 0;
+	if (!json_array_size(patterns))
+		return 0;
+	FILE *f = cli_run_file(run_dir, "exclude", &rc);
+	if (!f)
+		return rc;
 	size_t i;
 	json_t *p;
 	json_array_foreach(patterns, i, p) fprintf(f, "%s\n", json_string_value(p));

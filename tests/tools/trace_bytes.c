@@ -60,7 +60,8 @@ static int dump_events(const char *path, const char *home, at_trace *t)
 			return fail(path, "a stream cannot be read");
 		while ((rc = at_trace_iter_next(it, &ev)) == 1) {
 			if (!(ev.flags & AT_EVF_BLOB)) {
-				fwrite(ev.payload, 1, ev.len, stdout);
+				if (ev.len) /* events without a payload have none to write */
+					fwrite(ev.payload, 1, ev.len, stdout);
 				continue;
 			}
 			at_blob_id id;
