@@ -154,7 +154,8 @@ static int64_t replay_tls(const struct at_tls_lib *L, const struct at_rawrec *ev
 
 AT_HOOK SSL *SSL_new(SSL_CTX *ctx)
 {
-	struct at_tls_lib *L = at_tls_lib_for(CALLER);
+	int internal;
+	struct at_tls_lib *L = at_tls_lib_for(CALLER, &internal);
 	if (!L || !L->fn[TLS_FN_SSL_new])
 		return NULL;
 	SSL *s = TLS_REAL(L, SSL_new)(ctx);
@@ -185,7 +186,8 @@ AT_HOOK SSL *SSL_new(SSL_CTX *ctx)
 
 AT_HOOK void SSL_free(SSL *ssl)
 {
-	struct at_tls_lib *L = at_tls_lib_for(CALLER);
+	int internal;
+	struct at_tls_lib *L = at_tls_lib_for(CALLER, &internal);
 	struct at_tls_conn *c = ssl ? at_tls_conn_find(ssl) : NULL;
 	if (c) {
 		if (c->peer_cert && L && L->fn[TLS_FN_X509_free])
@@ -200,7 +202,8 @@ AT_HOOK void SSL_free(SSL *ssl)
 
 static int state_call(uint16_t call, int fn, SSL *ssl, uintptr_t caller)
 {
-	struct at_tls_lib *L = at_tls_lib_for(caller);
+	int internal;
+	struct at_tls_lib *L = at_tls_lib_for(caller, &internal);
 	int (*real)(SSL *) = L ? (int (*)(SSL *))L->fn[fn] : NULL;
 	struct at_tls_conn *c = NULL;
 	if (!real)
@@ -248,7 +251,8 @@ AT_HOOK int SSL_shutdown(SSL *ssl)
 static int read_call(uint16_t call, int fn, int ex, SSL *ssl, void *buf, size_t num, size_t *done,
                      uintptr_t caller)
 {
-	struct at_tls_lib *L = at_tls_lib_for(caller);
+	int internal;
+	struct at_tls_lib *L = at_tls_lib_for(caller, &internal);
 	void *real = L ? L->fn[fn] : NULL;
 	struct at_tls_conn *c = NULL;
 	if (!real)
@@ -311,7 +315,8 @@ AT_HOOK int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
 static int write_call(uint16_t call, int fn, int ex, SSL *ssl, const void *buf, size_t num,
                       size_t *done, uintptr_t caller)
 {
-	struct at_tls_lib *L = at_tls_lib_for(caller);
+	int internal;
+	struct at_tls_lib *L = at_tls_lib_for(caller, &internal);
 	void *real = L ? L->fn[fn] : NULL;
 	struct at_tls_conn *c = NULL;
 	if (!real)
@@ -364,10 +369,13 @@ AT_HOOK int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
 }
 
 /* ---- questions with an integer answer ---- */
+/* Questions about a connection's state. Asked by OpenSSL of itself (internal) they are
+ * part of whatever it is doing, and pass through. */
 
 static long int_call(uint16_t call, int fn, const SSL *ssl, int has_arg, int arg, uintptr_t caller)
 {
-	struct at_tls_lib *L = at_tls_lib_for(caller);
+	int internal;
+	struct at_tls_lib *L = at_tls_lib_for(caller, &internal);
 	void *real = L ? L->fn[fn] : NULL;
 	struct at_tls_conn *c = NULL;
 	uint64_t a1 = has_arg ? (uint64_t)(int64_t)arg : 0;
@@ -377,7 +385,7 @@ static long int_call(uint16_t call, int fn, const SSL *ssl, int has_arg, int arg
 	(has_arg                                 ? (long)((int (*)(const SSL *, int))real)(ssl, arg) \
 	 : call == AT_CALL_SSL_get_verify_result ? ((long (*)(const SSL *))real)(ssl)                \
 	                                         : (long)((int (*)(const SSL *))real)(ssl))
-	switch (tls_enter(ssl, &c)) {
+	switch (internal ? AT_MODE_OFF : tls_enter(ssl, &c)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		at_guard++;
@@ -419,18 +427,42 @@ AT_HOOK int SSL_session_reused(const SSL *ssl)
 	                     CALLER);
 }
 
+/* The handshake's state: in replay the real SSL object never made one, so it would say
+ * "not finished" (Python's version() then answers None without asking). */
+AT_HOOK int SSL_is_init_finished(const SSL *ssl)
+{
+	return (int)int_call(AT_CALL_SSL_is_init_finished, TLS_FN_SSL_is_init_finished, ssl, 0, 0,
+	                     CALLER);
+}
+
+AT_HOOK int SSL_in_init(const SSL *ssl)
+{
+	return (int)int_call(AT_CALL_SSL_in_init, TLS_FN_SSL_in_init, ssl, 0, 0, CALLER);
+}
+
+AT_HOOK int SSL_in_before(const SSL *ssl)
+{
+	return (int)int_call(AT_CALL_SSL_in_before, TLS_FN_SSL_in_before, ssl, 0, 0, CALLER);
+}
+
+AT_HOOK int SSL_get_shutdown(const SSL *ssl)
+{
+	return (int)int_call(AT_CALL_SSL_get_shutdown, TLS_FN_SSL_get_shutdown, ssl, 0, 0, CALLER);
+}
+
 /* ---- what the handshake settled ---- */
 
 /* The peer's certificate: recorded as DER, rebuilt in replay (a new X509 for get1, which
  * the caller frees; one kept with the connection for get0). */
 static X509 *cert_call(uint16_t call, int fn, const SSL *ssl, uintptr_t caller)
 {
-	struct at_tls_lib *L = at_tls_lib_for(caller);
+	int internal;
+	struct at_tls_lib *L = at_tls_lib_for(caller, &internal);
 	X509 *(*real)(const SSL *) = L ? (X509 * (*)(const SSL *)) L->fn[fn] : NULL;
 	struct at_tls_conn *c = NULL;
 	if (!real)
 		return NULL;
-	switch (tls_enter(ssl, &c)) {
+	switch (internal ? AT_MODE_OFF : tls_enter(ssl, &c)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		uint8_t der[CERT_MAX], *p = der;
@@ -478,14 +510,15 @@ AT_HOOK X509 *SSL_get0_peer_certificate(const SSL *ssl)
 
 AT_HOOK void SSL_get0_alpn_selected(const SSL *ssl, const unsigned char **data, unsigned int *len)
 {
-	struct at_tls_lib *L = at_tls_lib_for(CALLER);
+	int internal;
+	struct at_tls_lib *L = at_tls_lib_for(CALLER, &internal);
 	struct at_tls_conn *c = NULL;
 	if (!L || !L->fn[TLS_FN_SSL_get0_alpn_selected]) {
 		*data = NULL;
 		*len = 0;
 		return;
 	}
-	switch (tls_enter(ssl, &c)) {
+	switch (internal ? AT_MODE_OFF : tls_enter(ssl, &c)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		TLS_REAL(L, SSL_get0_alpn_selected)(ssl, data, len);
@@ -509,11 +542,12 @@ AT_HOOK void SSL_get0_alpn_selected(const SSL *ssl, const unsigned char **data, 
 
 AT_HOOK const char *SSL_get_version(const SSL *ssl)
 {
-	struct at_tls_lib *L = at_tls_lib_for(CALLER);
+	int internal;
+	struct at_tls_lib *L = at_tls_lib_for(CALLER, &internal);
 	struct at_tls_conn *c = NULL;
 	if (!L || !L->fn[TLS_FN_SSL_get_version])
 		return "unknown";
-	switch (tls_enter(ssl, &c)) {
+	switch (internal ? AT_MODE_OFF : tls_enter(ssl, &c)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		const char *v = TLS_REAL(L, SSL_get_version)(ssl);
@@ -535,11 +569,12 @@ AT_HOOK const char *SSL_get_version(const SSL *ssl)
 /* The cipher: recorded as its two-byte TLS number, found again by it in replay. */
 AT_HOOK const SSL_CIPHER *SSL_get_current_cipher(const SSL *ssl)
 {
-	struct at_tls_lib *L = at_tls_lib_for(CALLER);
+	int internal;
+	struct at_tls_lib *L = at_tls_lib_for(CALLER, &internal);
 	struct at_tls_conn *c = NULL;
 	if (!L || !L->fn[TLS_FN_SSL_get_current_cipher])
 		return NULL;
-	switch (tls_enter(ssl, &c)) {
+	switch (internal ? AT_MODE_OFF : tls_enter(ssl, &c)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		const SSL_CIPHER *ci = TLS_REAL(L, SSL_get_current_cipher)(ssl);

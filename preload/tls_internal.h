@@ -41,6 +41,10 @@ void SSL_get0_alpn_selected(const SSL *ssl, const unsigned char **data, unsigned
 const char *SSL_get_version(const SSL *ssl);
 const SSL_CIPHER *SSL_get_current_cipher(const SSL *ssl);
 int SSL_session_reused(const SSL *ssl);
+int SSL_is_init_finished(const SSL *ssl);
+int SSL_in_init(const SSL *ssl);
+int SSL_in_before(const SSL *ssl);
+int SSL_get_shutdown(const SSL *ssl);
 uint16_t SSL_CIPHER_get_protocol_id(const SSL_CIPHER *c);
 const SSL_CIPHER *SSL_CIPHER_find(SSL *ssl, const unsigned char *ptr);
 
@@ -67,6 +71,10 @@ const SSL_CIPHER *SSL_CIPHER_find(SSL *ssl, const unsigned char *ptr);
 	X(SSL_get_version)                                                                         \
 	X(SSL_get_current_cipher)                                                                  \
 	X(SSL_session_reused)                                                                      \
+	X(SSL_is_init_finished)                                                                    \
+	X(SSL_in_init)                                                                             \
+	X(SSL_in_before)                                                                           \
+	X(SSL_get_shutdown)                                                                        \
 	X(SSL_CIPHER_get_protocol_id)                                                              \
 	X(SSL_CIPHER_find)                                                                         \
 	X(ERR_get_error_all)                                                                       \
@@ -91,8 +99,11 @@ struct at_tls_lib {
 };
 
 /* The libssl the code at `caller` (a return address) would call without us; NULL when none
- * is loaded. Cached per call site, so the common case is one hash probe. */
-struct at_tls_lib *at_tls_lib_for(uintptr_t caller);
+ * is loaded. Cached per call site, so the common case is one hash probe. *internal says
+ * whether the call site is in libssl or libcrypto themselves: OpenSSL calls its own
+ * exported functions through the PLT, and those calls are its business, not the
+ * program's. */
+struct at_tls_lib *at_tls_lib_for(uintptr_t caller, int *internal);
 
 /* The real function `name` of library L (NULL if it lacks it), with its own type. */
 #define TLS_REAL(L, name) ((__typeof__(&name))(L)->fn[TLS_FN_##name])

@@ -39,7 +39,9 @@ int at_tls_last_socket(int reset)
 
 static struct at_tls_lib libs[MAX_LIBS];
 static int nlibs, libs_lock;
-static uint64_t sites[SITES]; /* return address << 4 | library index + 1; 0: empty */
+/* return address << 5 | 16 if the call site is inside the TLS library | library index + 1;
+ * 0: empty */
+static uint64_t sites[SITES];
 
 static size_t site_slot(uintptr_t caller)
 {
@@ -85,13 +87,21 @@ static int lib_index(void *ssl_new)
 	return idx;
 }
 
-static struct at_tls_lib *resolve(uintptr_t caller)
+/* Whether `caller` lies in the library that defines `fn` (libssl, libcrypto). */
+static int same_object(const Dl_info *caller, void *fn)
+{
+	Dl_info info;
+	return fn && dladdr(fn, &info) && info.dli_fbase == caller->dli_fbase;
+}
+
+static struct at_tls_lib *resolve(uintptr_t caller, int *internal)
 {
 	void *ssl_new = NULL, *scope = NULL;
 	Dl_info info;
 	struct link_map *lm = NULL;
 	at_guard++;
-	if (dladdr1((void *)caller, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm)
+	int have_info = dladdr1((void *)caller, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm;
+	if (have_info)
 		scope = dlopen(lm->l_name && lm->l_name[0] ? lm->l_name : NULL,
 		               RTLD_LAZY | RTLD_NOLOAD);
 	if (scope) {
@@ -103,10 +113,13 @@ static struct at_tls_lib *resolve(uintptr_t caller)
 	if (!ssl_new || ssl_new == (void *)SSL_new)
 		ssl_new = dlsym(RTLD_NEXT, "SSL_new");
 	int idx = ssl_new ? lib_index(ssl_new) : -1;
+	*internal = idx >= 0 && have_info &&
+	            (same_object(&info, libs[idx].fn[TLS_FN_SSL_new]) ||
+	             same_object(&info, libs[idx].fn[TLS_FN_ERR_new]));
 	at_guard--;
 	if (idx < 0)
 		return NULL;
-	uint64_t v = (uint64_t)caller << 4 | (uint64_t)(idx + 1);
+	uint64_t v = (uint64_t)caller << 5 | (uint64_t)(*internal ? 16 : 0) | (uint64_t)(idx + 1);
 	for (size_t i = 0, s = site_slot(caller); i < 16; i++, s = (s + 1) & (SITES - 1)) {
 		uint64_t empty = 0;
 		if (__atomic_compare_exchange_n(&sites[s], &empty, v, 0, __ATOMIC_RELEASE,
@@ -117,16 +130,18 @@ static struct at_tls_lib *resolve(uintptr_t caller)
 	return &libs[idx];
 }
 
-struct at_tls_lib *at_tls_lib_for(uintptr_t caller)
+struct at_tls_lib *at_tls_lib_for(uintptr_t caller, int *internal)
 {
 	for (size_t i = 0, s = site_slot(caller); i < 16; i++, s = (s + 1) & (SITES - 1)) {
 		uint64_t v = __atomic_load_n(&sites[s], __ATOMIC_ACQUIRE);
 		if (!v)
 			break;
-		if (v >> 4 == caller)
+		if (v >> 5 == caller) {
+			*internal = (v & 16) != 0;
 			return &libs[(v & 15) - 1];
+		}
 	}
-	return resolve(caller);
+	return resolve(caller, internal);
 }
 
 /* ---- connections ---- */

@@ -5,10 +5,12 @@ an LLM API, against tests/e2e/http_server.py started with --cert (BASE: https://
 The ssl context trusts CAFILE only (ssl.create_default_context(cafile=...)): it verifies the
 certificate and the host name. Through urllib.request, each with "Authorization: Bearer
 $DEMO_API_KEY": a GET of BASE/whoami, a POST of a body to BASE/whoami and a chat
-completion in the OpenAI shape. Prints every status and body: the server's answers are
+completion in the OpenAI shape; then two GETs on one http.client connection with a
+timeout, and the TLS version, cipher, peer name and ALPN. Prints every status and body: the server's answers are
 random, so a replay that serves other bytes prints others. A TLS or connection failure
 (ssl.SSLError, urllib's URLError) prints the exception's text to stdout and exits 3.
 """
+import http.client
 import json
 import os
 import ssl
@@ -40,6 +42,19 @@ try:
     answer = json.loads(body)
     print("chat", status, answer["model"], answer["choices"][0]["message"]["content"],
           answer["usage"]["completion_tokens"])
+    # http.client on one kept-alive connection, its socket with a timeout (so OpenSSL runs
+    # non-blocking and Python polls), then what the handshake settled.
+    host, port = base.split("//")[1].rsplit(":", 1)
+    conn = http.client.HTTPSConnection(host, int(port), context=context, timeout=30)
+    for n in (1, 2):
+        conn.request("GET", f"/whoami/kept{n}", headers=auth)
+        r = conn.getresponse()
+        print(f"kept GET {n}", r.status, r.read().decode(), end="")
+    tls = conn.sock
+    subject = dict(x[0] for x in tls.getpeercert()["subject"])
+    print("tls", tls.version(), tls.cipher()[0], subject["commonName"],
+          tls.selected_alpn_protocol())
+    conn.close()
 except (ssl.SSLError, urllib.error.URLError) as e:
     print(f"tls_python: {type(e).__name__}: {e}")
     sys.exit(3)
