@@ -2,6 +2,7 @@
  * libatcore: no malloc, no stdio, no locale (names are ASCII), nothing that could be a hook
  * (memchr, memmem and memset are not). */
 #include "agenttrace/mask.h"
+#include "agenttrace/glob.h"
 
 #include <string.h>
 
@@ -136,35 +137,10 @@ int at_mask_add_secret(struct at_mask_rules *r, const void *p, size_t len)
 	return 1;
 }
 
-/* Case-insensitive glob: '*' any run of characters, '?' one. Backtracks to the last star
- * only, which is enough for globs without character classes. */
-static int glob_match(const char *g, const char *s, size_t n)
-{
-	size_t gi = 0, si = 0, star = NONE, star_si = 0;
-	while (si < n) {
-		if (g[gi] == '*') {
-			star = ++gi;
-			star_si = si;
-		} else if (g[gi] &&
-		           (g[gi] == '?' || lower((uint8_t)g[gi]) == lower((uint8_t)s[si]))) {
-			gi++;
-			si++;
-		} else if (star != NONE) {
-			gi = star;
-			si = ++star_si;
-		} else {
-			return 0;
-		}
-	}
-	while (g[gi] == '*')
-		gi++;
-	return g[gi] == '\0';
-}
-
 int at_mask_env_name(const struct at_mask_rules *r, const char *name, size_t len)
 {
 	for (uint32_t g = 0; g < r->nglobs; g++)
-		if (glob_match(r->globs[g], name, len))
+		if (at_glob_match(r->globs[g], name, len, 1))
 			return 1;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "agenttrace/glob.h"
 #include "preload_internal.h"
 #include "replay_internal.h"
 #include "sys_raw.h"
@@ -101,29 +102,6 @@ int at_fd_kind_for_path(const char *path, int flags)
 	return (flags & O_DIRECTORY) ? AT_FD_DIR : AT_FD_FILE;
 }
 
-/* Shell-style matching: '*' matches any run of characters, '/' included; '?' one. */
-static int glob_match(const char *pat, const char *s)
-{
-	const char *star = NULL, *resume = NULL;
-	while (*s) {
-		if (*pat == '*') {
-			star = pat++;
-			resume = s;
-		} else if (*pat == '?' || *pat == *s) {
-			pat++;
-			s++;
-		} else if (star) {
-			pat = star + 1;
-			s = ++resume;
-		} else {
-			return 0;
-		}
-	}
-	while (*pat == '*')
-		pat++;
-	return *pat == '\0';
-}
-
 /* The absolute form of a path as the program named it (no symlink resolution). */
 static int absolute(int dirfd, const char *path, char *out, size_t cap)
 {
@@ -159,7 +137,7 @@ int at_path_excluded(int dirfd, const char *path)
 		return 0;
 	const char *pat = exclude_buf;
 	for (int i = 0; i < exclude_count; i++, pat += strlen(pat) + 1) {
-		if (glob_match(pat, abs)) {
+		if (at_glob_match(pat, abs, strlen(abs), 0)) {
 			if (at_proc.mode == AT_MODE_RECORD && at_proc.hdr && i < 64)
 				__atomic_fetch_or(&at_proc.hdr->exclude_hits, 1ull << i,
 				                  __ATOMIC_RELAXED);

@@ -154,8 +154,7 @@ static int64_t replay_tls(const struct at_tls_lib *L, const struct at_rawrec *ev
 
 AT_HOOK SSL *SSL_new(SSL_CTX *ctx)
 {
-	int internal;
-	struct at_tls_lib *L = at_tls_lib_for(CALLER, &internal);
+	struct at_tls_lib *L = at_tls_lib_for(CALLER, NULL);
 	if (!L || !L->fn[TLS_FN_SSL_new])
 		return NULL;
 	SSL *s = TLS_REAL(L, SSL_new)(ctx);
@@ -186,8 +185,7 @@ AT_HOOK SSL *SSL_new(SSL_CTX *ctx)
 
 AT_HOOK void SSL_free(SSL *ssl)
 {
-	int internal;
-	struct at_tls_lib *L = at_tls_lib_for(CALLER, &internal);
+	struct at_tls_lib *L = at_tls_lib_for(CALLER, NULL);
 	struct at_tls_conn *c = ssl ? at_tls_conn_find(ssl) : NULL;
 	if (c) {
 		if (c->peer_cert && L && L->fn[TLS_FN_X509_free])
@@ -202,8 +200,7 @@ AT_HOOK void SSL_free(SSL *ssl)
 
 static int state_call(uint16_t call, int fn, SSL *ssl, uintptr_t caller)
 {
-	int internal;
-	struct at_tls_lib *L = at_tls_lib_for(caller, &internal);
+	struct at_tls_lib *L = at_tls_lib_for(caller, NULL);
 	int (*real)(SSL *) = L ? (int (*)(SSL *))L->fn[fn] : NULL;
 	struct at_tls_conn *c = NULL;
 	if (!real)
@@ -244,79 +241,21 @@ AT_HOOK int SSL_shutdown(SSL *ssl)
 	return state_call(AT_CALL_SSL_shutdown, TLS_FN_SSL_shutdown, ssl, CALLER);
 }
 
-/* ---- reading ---- */
+/* ---- reading and writing ---- */
 
-/* SSL_read and SSL_peek (ex = 0: the count is the return value) and their _ex forms
- * (ex = 1: 1 or 0, the count in *done). */
-static int read_call(uint16_t call, int fn, int ex, SSL *ssl, void *buf, size_t num, size_t *done,
-                     uintptr_t caller)
+/* The real SSL_read, SSL_peek or SSL_write (the buffer's constness aside, one signature),
+ * or their _ex forms (ex: the count goes to *done, the return value is 1 or 0). */
+static int real_io(void *real, int ex, SSL *ssl, void *buf, size_t num, size_t *done)
 {
-	int internal;
-	struct at_tls_lib *L = at_tls_lib_for(caller, &internal);
-	void *real = L ? L->fn[fn] : NULL;
-	struct at_tls_conn *c = NULL;
-	if (!real)
-		return ex ? 0 : -1;
-	int mode = tls_enter(ssl, &c);
-	if (mode == AT_MODE_RECORD) {
-		uint64_t t0 = at_stamp();
-		size_t got = 0;
-		tls_begin();
-		int r = ex ? ((int (*)(SSL *, void *, size_t, size_t *))real)(ssl, buf, num, &got)
-		           : ((int (*)(SSL *, void *, int))real)(ssl, buf, (int)num);
-		int e = errno;
-		tls_end(c);
-		if (!ex && r > 0)
-			got = (size_t)r;
-		if (ex && done)
-			*done = got;
-		record_tls(L, call, c, r, e, num, buf, got, t0);
-		errno = e;
-		return r;
-	}
-	if (mode == AT_MODE_REPLAY) {
-		const struct at_rawrec *ev = at_replay_take_any_fd(call, c->id, num, 1);
-		int r = (int)replay_tls(L, ev);
-		size_t got = r > 0 ? at_replay_copy(ev, buf, num) : 0;
-		if (ex && done)
-			*done = got;
-		return r;
-	}
 	return ex ? ((int (*)(SSL *, void *, size_t, size_t *))real)(ssl, buf, num, done)
 	          : ((int (*)(SSL *, void *, int))real)(ssl, buf, (int)num);
 }
 
-AT_HOOK int SSL_read(SSL *ssl, void *buf, int num)
+/* The data calls: `write` for SSL_write and SSL_write_ex, else a read or a peek. */
+static int io_call(uint16_t call, int fn, int ex, int write, SSL *ssl, void *buf, size_t num,
+                   size_t *done, uintptr_t caller)
 {
-	return read_call(AT_CALL_SSL_read, TLS_FN_SSL_read, 0, ssl, buf, num < 0 ? 0 : (size_t)num,
-	                 NULL, CALLER);
-}
-
-AT_HOOK int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
-{
-	return read_call(AT_CALL_SSL_read_ex, TLS_FN_SSL_read_ex, 1, ssl, buf, num, readbytes,
-	                 CALLER);
-}
-
-AT_HOOK int SSL_peek(SSL *ssl, void *buf, int num)
-{
-	return read_call(AT_CALL_SSL_peek, TLS_FN_SSL_peek, 0, ssl, buf, num < 0 ? 0 : (size_t)num,
-	                 NULL, CALLER);
-}
-
-AT_HOOK int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
-{
-	return read_call(AT_CALL_SSL_peek_ex, TLS_FN_SSL_peek_ex, 1, ssl, buf, num, readbytes,
-	                 CALLER);
-}
-
-/* ---- writing ---- */
-
-static int write_call(uint16_t call, int fn, int ex, SSL *ssl, const void *buf, size_t num,
-                      size_t *done, uintptr_t caller)
-{
-	int internal;
-	struct at_tls_lib *L = at_tls_lib_for(caller, &internal);
+	struct at_tls_lib *L = at_tls_lib_for(caller, NULL);
 	void *real = L ? L->fn[fn] : NULL;
 	struct at_tls_conn *c = NULL;
 	if (!real)
@@ -324,48 +263,72 @@ static int write_call(uint16_t call, int fn, int ex, SSL *ssl, const void *buf, 
 	int mode = tls_enter(ssl, &c);
 	if (mode == AT_MODE_RECORD) {
 		uint64_t t0 = at_stamp();
-		size_t put = 0;
+		size_t moved = 0;
 		tls_begin();
-		int r =
-		    ex ? ((int (*)(SSL *, const void *, size_t, size_t *))real)(ssl, buf, num, &put)
-		       : ((int (*)(SSL *, const void *, int))real)(ssl, buf, (int)num);
+		int r = real_io(real, ex, ssl, buf, num, &moved);
 		int e = errno;
 		tls_end(c);
 		if (!ex && r > 0)
-			put = (size_t)r;
+			moved = (size_t)r;
 		if (ex && done)
-			*done = put;
-		record_tls(L, call, c, r, e, num, buf, put, t0);
+			*done = moved;
+		record_tls(L, call, c, r, e, num, buf, moved, t0);
 		errno = e;
 		return r;
 	}
-	if (mode == AT_MODE_REPLAY) {
-		/* The count is not a key: a write of other bytes is reported with the bytes. */
-		const struct at_rawrec *ev = at_replay_take_any_fd(call, c->id, num, 0);
-		if (ev->ret > 0) {
-			uint32_t want;
-			at_rawrec_payload(ev, &want);
-			struct iovec part = AT_PART(buf, num);
-			at_replay_check_sent_n(ev, 0, &part, 1, num, want, ev->arg1);
-			if (ex && done)
-				*done = want;
-		}
-		return (int)replay_tls(L, ev);
+	if (mode != AT_MODE_REPLAY)
+		return real_io(real, ex, ssl, buf, num, done);
+	/* A write's count is not a key: a write of other bytes is reported with the bytes. */
+	const struct at_rawrec *ev = at_replay_take_any_fd(call, c->id, num, !write);
+	size_t moved = 0;
+	if (ev->ret > 0 && write) {
+		uint32_t want;
+		at_rawrec_payload(ev, &want);
+		struct iovec part = AT_PART(buf, num);
+		at_replay_check_sent_n(ev, 0, &part, 1, num, want, ev->arg1);
+		moved = want;
+	} else if (ev->ret > 0) {
+		moved = at_replay_copy(ev, buf, num);
 	}
-	return ex ? ((int (*)(SSL *, const void *, size_t, size_t *))real)(ssl, buf, num, done)
-	          : ((int (*)(SSL *, const void *, int))real)(ssl, buf, (int)num);
+	if (ex && done)
+		*done = moved;
+	return (int)replay_tls(L, ev);
+}
+
+AT_HOOK int SSL_read(SSL *ssl, void *buf, int num)
+{
+	return io_call(AT_CALL_SSL_read, TLS_FN_SSL_read, 0, 0, ssl, buf, num < 0 ? 0 : (size_t)num,
+	               NULL, CALLER);
+}
+
+AT_HOOK int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return io_call(AT_CALL_SSL_read_ex, TLS_FN_SSL_read_ex, 1, 0, ssl, buf, num, readbytes,
+	               CALLER);
+}
+
+AT_HOOK int SSL_peek(SSL *ssl, void *buf, int num)
+{
+	return io_call(AT_CALL_SSL_peek, TLS_FN_SSL_peek, 0, 0, ssl, buf, num < 0 ? 0 : (size_t)num,
+	               NULL, CALLER);
+}
+
+AT_HOOK int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return io_call(AT_CALL_SSL_peek_ex, TLS_FN_SSL_peek_ex, 1, 0, ssl, buf, num, readbytes,
+	               CALLER);
 }
 
 AT_HOOK int SSL_write(SSL *ssl, const void *buf, int num)
 {
-	return write_call(AT_CALL_SSL_write, TLS_FN_SSL_write, 0, ssl, buf,
-	                  num < 0 ? 0 : (size_t)num, NULL, CALLER);
+	return io_call(AT_CALL_SSL_write, TLS_FN_SSL_write, 0, 1, ssl, (void *)buf,
+	               num < 0 ? 0 : (size_t)num, NULL, CALLER);
 }
 
 AT_HOOK int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
 {
-	return write_call(AT_CALL_SSL_write_ex, TLS_FN_SSL_write_ex, 1, ssl, buf, num, written,
-	                  CALLER);
+	return io_call(AT_CALL_SSL_write_ex, TLS_FN_SSL_write_ex, 1, 1, ssl, (void *)buf, num,
+	               written, CALLER);
 }
 
 /* ---- questions with an integer answer ---- */

@@ -100,7 +100,7 @@ struct at_tls_lib {
 
 /* The libssl the code at `caller` (a return address) would call without us; NULL when none
  * is loaded. Cached per call site, so the common case is one hash probe. *internal says
- * whether the call site is in libssl or libcrypto themselves: OpenSSL calls its own
+ * (unless NULL) whether the call site is in libssl or libcrypto themselves: OpenSSL calls its own
  * exported functions through the PLT, and those calls are its business, not the
  * program's. */
 struct at_tls_lib *at_tls_lib_for(uintptr_t caller, int *internal);

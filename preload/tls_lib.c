@@ -113,13 +113,15 @@ static struct at_tls_lib *resolve(uintptr_t caller, int *internal)
 	if (!ssl_new || ssl_new == (void *)SSL_new)
 		ssl_new = dlsym(RTLD_NEXT, "SSL_new");
 	int idx = ssl_new ? lib_index(ssl_new) : -1;
-	*internal = idx >= 0 && have_info &&
-	            (same_object(&info, libs[idx].fn[TLS_FN_SSL_new]) ||
-	             same_object(&info, libs[idx].fn[TLS_FN_ERR_new]));
+	int inside = idx >= 0 && have_info &&
+	             (same_object(&info, libs[idx].fn[TLS_FN_SSL_new]) ||
+	              same_object(&info, libs[idx].fn[TLS_FN_ERR_new]));
 	at_guard--;
+	if (internal)
+		*internal = inside;
 	if (idx < 0)
 		return NULL;
-	uint64_t v = (uint64_t)caller << 5 | (uint64_t)(*internal ? 16 : 0) | (uint64_t)(idx + 1);
+	uint64_t v = (uint64_t)caller << 5 | (uint64_t)(inside ? 16 : 0) | (uint64_t)(idx + 1);
 	for (size_t i = 0, s = site_slot(caller); i < 16; i++, s = (s + 1) & (SITES - 1)) {
 		uint64_t empty = 0;
 		if (__atomic_compare_exchange_n(&sites[s], &empty, v, 0, __ATOMIC_RELEASE,
@@ -137,7 +139,8 @@ struct at_tls_lib *at_tls_lib_for(uintptr_t caller, int *internal)
 		if (!v)
 			break;
 		if (v >> 5 == caller) {
-			*internal = (v & 16) != 0;
+			if (internal)
+				*internal = (v & 16) != 0;
 			return &libs[(v & 15) - 1];
 		}
 	}

@@ -1,0 +1,33 @@
+/* Shell-style patterns (agenttrace/glob.h). */
+#include "agenttrace/glob.h"
+
+static unsigned char fold(unsigned char c, int fold_case)
+{
+	return fold_case && c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+int at_glob_match(const char *pat, const char *s, size_t n, int fold_case)
+{
+	/* On a mismatch, back up to the last '*' and let it take one more character: enough
+	 * without character classes. */
+	const char *star = NULL;
+	size_t si = 0, resume = 0;
+	while (si < n) {
+		if (*pat == '*') {
+			star = pat++;
+			resume = si;
+		} else if (*pat && (*pat == '?' || fold((unsigned char)*pat, fold_case) ==
+		                                       fold((unsigned char)s[si], fold_case))) {
+			pat++;
+			si++;
+		} else if (star) {
+			pat = star + 1;
+			si = ++resume;
+		} else {
+			return 0;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}
