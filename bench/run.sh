@@ -30,10 +30,13 @@
 #     OpenSSL (recorded at its API, as plaintext) to the same server speaking HTTPS with a
 #     certificate made here by the openssl command; rounds as in 5 (target: record at most
 #     1.1x plain), and one more replay once the server is stopped.
+#  7. Processes (issue 6): bench/fork_script.sh, a bash script that forks and execs 100 short
+#     external commands; each round runs it plain and recorded (in alternating order) and
+#     replays the recording (target: record at most 1.3x plain).
 #
 # Prints a markdown report on stdout and writes it to bench/results/latest.md, with the raw
-# samples in bench/results/latest.tsv (1), latest-files.tsv (3), latest-net.tsv (5) and
-# latest-tls.tsv (6).
+# samples in bench/results/latest.tsv (1), latest-files.tsv (3), latest-net.tsv (5),
+# latest-tls.tsv (6) and latest-fork.tsv (7).
 # Progress goes to stderr. Traces go to temporary stores, removed on exit. Needs only bash,
 # coreutils and /usr/bin/python3, and the openssl command for 6.
 #
@@ -45,7 +48,7 @@
 #   BENCH_SIZE_N=1000000
 #   BENCH_TMPDIR=${TMPDIR:-/tmp}  where the temporary AGENTTRACE_HOME goes
 #   BENCH_FILES_TMPDIR=/dev/shm   where files_workload's files and the net servers' files go (tmpfs)
-#   BENCH_SECTIONS="calls size files store net tls"  which of the six to run
+#   BENCH_SECTIONS="calls size files store net tls fork"  which of the seven to run
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,7 +61,7 @@ SCALE=${BENCH_SCALE:-1}
 CALLS=${BENCH_CALLS:-clock-monotonic clock-realtime time getrandom16}
 SIZE_N=${BENCH_SIZE_N:-1000000}
 SIZE_CALLS="clock-monotonic clock-realtime clock-spaced getrandom16"
-SECTIONS=${BENCH_SECTIONS:-calls size files store net tls}
+SECTIONS=${BENCH_SECTIONS:-calls size files store net tls fork}
 PY=/usr/bin/python3
 
 AT=$BUILD/cli/agenttrace
@@ -79,8 +82,8 @@ for f in "$AT" "$HOOKBENCH" "$FILES_WORKLOAD" "$PRELOAD"; do
 done
 for section in $SECTIONS; do
 	case $section in
-	calls | size | files | store | net | tls) ;;
-	*) die "BENCH_SECTIONS: unknown section '$section' (calls, size, files, store, net, tls)" ;;
+	calls | size | files | store | net | tls | fork) ;;
+	*) die "BENCH_SECTIONS: unknown section '$section' (calls, size, files, store, net, tls, fork)" ;;
 	esac
 done
 want() { # want SECTION: whether BENCH_SECTIONS asks for it
@@ -89,6 +92,10 @@ want() { # want SECTION: whether BENCH_SECTIONS asks for it
 [ -x "$PY" ] || die "$PY is needed to compute the medians"
 if want net || want tls; then
 	[ -e "$NET_WORKLOAD" ] || die "$NET_WORKLOAD is missing; build first with 'make build'"
+	command -v timeout >/dev/null || die "timeout (coreutils) is needed to bound the replays"
+fi
+if want fork; then
+	[ -x /bin/bash ] || die "/bin/bash is needed to run bench/fork_script.sh"
 	command -v timeout >/dev/null || die "timeout (coreutils) is needed to bound the replays"
 fi
 if want tls; then
@@ -630,6 +637,109 @@ net_latency_round() {
 		"${wall[plain]}" "${wall[record]}" "${wall[replay]}" >&2
 }
 
+# --- the fork/exec-heavy script -------------------------------------------------------------
+# bench/fork_script.sh, run by Debian's bash: 100 external commands, each a fork and an exec
+# (and a few more forks for the pipes and command substitutions), about 140 processes. The
+# trace has one stream per process. Its own store, FORK_HOME.
+FORK_SCRIPT=$ROOT/bench/fork_script.sh
+FORK_HOME=$WORK/fork-home
+FORK_SAMPLES=$WORK/fork.tsv
+FORK_REPLAY_TOLD= # whether a replay that failed was told about (once is enough)
+
+fork_setup() {
+	mkdir -p "$FORK_HOME"
+	printf '%s\t' round mode wall_ns program_ns events sealed_bytes processes >"$FORK_SAMPLES"
+	printf 'status\n' >>"$FORK_SAMPLES"
+}
+
+# fork_facts ID: "program_ns events sealed_bytes processes" from the trace's metadata.
+fork_facts() {
+	AGENTTRACE_HOME=$FORK_HOME "$AT" show "$1" --json >"$WORK/show.json" ||
+		die "agenttrace show $1 --json failed"
+	$PY - "$WORK/show.json" <<-'EOF'
+		import json, sys
+		m = json.load(open(sys.argv[1]))
+		print(m["end_ns"] - m["start_ns"], m["events"], m["sealed_bytes"], m["processes"])
+	EOF
+}
+
+# fork_run MODE: one run of the script, timed from here. Sets FORK_OUT (its output line),
+# FORK_WALL (ns) and FORK_STATUS ("ok" or why not); record sets FORK_ID, the trace, which
+# replay replays, and FORK_LINE, the line it printed, which replay must print too. A replay
+# that does not replay (before processes were replayed, its children ran live and printed
+# other dates) is reported, not fatal; timeout bounds one that would hang.
+fork_run() {
+	local mode=$1 t0 t1 s=0
+	FORK_STATUS=ok
+	case $mode in
+	plain)
+		t0=$(date +%s%N)
+		FORK_OUT=$(/bin/bash "$FORK_SCRIPT") || die "bench/fork_script.sh failed"
+		t1=$(date +%s%N)
+		;;
+	record)
+		t0=$(date +%s%N)
+		FORK_OUT=$(AGENTTRACE_HOME=$FORK_HOME "$AT" record -- /bin/bash "$FORK_SCRIPT" \
+			2>"$WORK/record.err") || {
+			cat "$WORK/record.err" >&2
+			die "agenttrace record -- bash bench/fork_script.sh failed"
+		}
+		t1=$(date +%s%N)
+		FORK_ID=$(AGENTTRACE_HOME=$FORK_HOME "$AT" list -q | head -n 1)
+		[ -n "$FORK_ID" ] || die "no trace after recording bench/fork_script.sh"
+		FORK_LINE=$FORK_OUT
+		;;
+	replay)
+		t0=$(date +%s%N)
+		FORK_OUT=$(AGENTTRACE_HOME=$FORK_HOME timeout 60 "$AT" replay "$FORK_ID" \
+			2>"$WORK/replay.err") || s=$?
+		t1=$(date +%s%N)
+		case $s in
+		0) [ "$FORK_OUT" = "$FORK_LINE" ] || FORK_STATUS="printed another line than its recording" ;;
+		124) FORK_STATUS="timed out after 60 s" ;;
+		201) FORK_STATUS="diverged (exit 201)" ;;
+		*) FORK_STATUS="exit $s" ;;
+		esac
+		if [ "$FORK_STATUS" != ok ] && [ -z "$FORK_REPLAY_TOLD" ]; then
+			echo "bench: fork: the replay of $FORK_ID is no replay ($FORK_STATUS);" \
+				"reported as such. Its stderr began:" >&2
+			head -n 4 "$WORK/replay.err" >&2
+			FORK_REPLAY_TOLD=1
+		fi
+		;;
+	esac
+	case $FORK_OUT in
+	"commands=100 checksum="*) ;;
+	*) [ "$FORK_STATUS" != ok ] || die "bench/fork_script.sh printed '$FORK_OUT' ($mode)" ;;
+	esac
+	FORK_WALL=$((t1 - t0))
+}
+
+# fork_round ROUND: plain and record, record's replay right after it. Odd rounds run plain
+# first, even rounds last, so neither mode always follows the other. Appends to
+# $FORK_SAMPLES unless the round is a warm-up (round 0).
+fork_round() {
+	local round=$1 mode order="plain record replay" facts
+	local -A wall
+	[ $((round % 2)) -eq 1 ] || order="record replay plain"
+	for mode in $order; do
+		fork_run "$mode"
+		facts="- - - -"
+		[ "$mode" != record ] || facts=$(fork_facts "$FORK_ID")
+		if [ "$FORK_STATUS" = ok ]; then
+			wall[$mode]=$((FORK_WALL / 1000000))
+		else
+			wall[$mode]=-
+		fi
+		if [ "$round" -gt 0 ]; then
+			printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "$FORK_WALL" "${facts// /$'\t'}" \
+				"$FORK_STATUS" >>"$FORK_SAMPLES"
+		fi
+	done
+	printf 'bench: round %s fork  plain %5s  record %5s  replay %5s ms\n' "$round" \
+		"${wall[plain]}" "${wall[record]}" "${wall[replay]}" >&2
+}
+
 start=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 if want calls; then
@@ -680,6 +790,13 @@ if want tls; then
 	net_server_stop "$NET_PID"
 	net_replay_stopped tls "$TLS_SAMPLES" "${tls_cmd[@]}"
 fi
+if want fork; then
+	fork_setup
+	echo "bench: fork: bash bench/fork_script.sh, 100 external commands" >&2
+	for ((round = 1 - WARMUP; round <= REPS; round++)); do
+		fork_round "$((round < 1 ? 0 : round))"
+	done
+fi
 if want store; then
 	BENCH_TMPDIR=$WORK "$ROOT/bench/store_size.sh" "$BUILD" >"$WORK/store.md" ||
 		die "bench/store_size.sh failed"
@@ -697,7 +814,8 @@ fs=$(df --output=fstype "$AGENTTRACE_HOME" 2>/dev/null | tail -n 1 || echo unkno
 files_fs=$(df --output=fstype "$FILES_TMPDIR" 2>/dev/null | tail -n 1 || echo unknown)
 
 mkdir -p "$RESULTS"
-$PY - "$SAMPLES" "$SIZES" "$FILES_SAMPLES" "$NET_SAMPLES" "$TLS_SAMPLES" >"$WORK/report.md" <<EOF
+$PY - "$SAMPLES" "$SIZES" "$FILES_SAMPLES" "$NET_SAMPLES" "$TLS_SAMPLES" "$FORK_SAMPLES" \
+	>"$WORK/report.md" <<EOF
 import csv, statistics, sys
 from collections import defaultdict
 
@@ -982,6 +1100,62 @@ if "tls" in sections:
                if r["status"] == "ok" else f"**no replay**: {r['status']}")
         print(f"The last recording replayed once more with the server stopped: {how}.")
         print()
+if "fork" in sections:
+    rows = list(csv.DictReader(open(sys.argv[6]), delimiter="\t"))
+    def fork_ms(mode, key="wall_ns"):  # only the runs that did what they should
+        return [int(r[key]) / 1e6 for r in rows if r["mode"] == mode and r["status"] == "ok"]
+    plain = med(fork_ms("plain"))
+    print("## A fork/exec-heavy shell script (issue 6), ms: median (min-max) of %d rounds" % $REPS)
+    print()
+    print("\`bash bench/fork_script.sh\`: 100 short external commands, 20 times \`date\`, \`/bin/true\`,")
+    print("\`echo x | cat\`, \`ls /\` and \`echo | cksum\`, each a fork and an exec, and the forks of")
+    print("the pipes and command substitutions. Recorded, every process has its own stream.")
+    print("*wall*: the whole command. *program*: spawn to exit, from the trace. Odd rounds run plain")
+    print("first, even rounds last; the replay follows its recording.")
+    print()
+    print("| mode | wall | wall / plain | program | program / plain | wall - program |")
+    print("|---|---:|---:|---:|---:|---:|")
+    ratios = {}
+    replays = [r for r in rows if r["mode"] == "replay"]
+    bad = [r for r in replays if r["status"] != "ok"]
+    for mode, label in (("plain", "plain"), ("record", "record"), ("replay", "replay of that recording")):
+        wall = fork_ms(mode)
+        if not wall:
+            print(f"| {label} | not measured: {len(bad)} of {len(replays)} replays were no "
+                  f"replay: {bad[0]['status']} | | | | |")
+            continue
+        ratios[mode] = med(wall) / plain
+        if mode == "record":
+            prog = fork_ms(mode, "program_ns")
+            ratios["program"] = med(prog) / plain
+            p = f"{cell(prog)} | {ratios['program']:.2f}x | {cell([w - q for w, q in zip(wall, prog)])}"
+        else:
+            p = "- | - | -"
+        bold = "**" if mode == "record" else ""
+        print(f"| {label} | {cell(wall)} | {bold}{ratios[mode]:.2f}x{bold} | {p} |")
+    print()
+    if bad and fork_ms("replay"):
+        print(f"Replay: {len(bad)} of {len(replays)} replays were no replay ({bad[0]['status']}); "
+              f"the others are in the table.")
+        print()
+    by_round = defaultdict(dict)
+    for r in rows:
+        if r["status"] == "ok":
+            by_round[r["round"]][r["mode"]] = r
+    pairs = [m for m in by_round.values() if "plain" in m and "record" in m]
+    within = [int(m["record"]["wall_ns"]) / int(m["plain"]["wall_ns"]) for m in pairs]
+    within_prog = [int(m["record"]["program_ns"]) / int(m["plain"]["wall_ns"]) for m in pairs]
+    print(f"Within one round, record / plain: wall {cell(within, 2)}; the program / plain's wall: "
+          f"{cell(within_prog, 2)}.")
+    print()
+    last = [r for r in rows if r["mode"] == "record"][-1]
+    print(f"A recording: {int(last['processes']):,} processes, {int(last['events']):,} events, "
+          f"trace file {int(last['sealed_bytes']):,} B.")
+    print()
+    print(f"Target: recording at most 1.3x plain. The whole command: {ratios['record']:.2f}x "
+          f"({met(ratios['record'], 1.3)}); the program: {ratios['program']:.2f}x "
+          f"({met(ratios['program'], 1.3)}).")
+    print()
 EOF
 if want store; then
 	cat "$WORK/store.md" >>"$WORK/report.md"
@@ -1000,6 +1174,10 @@ fi
 if want tls; then
 	cp "$TLS_SAMPLES" "$RESULTS/latest-tls.tsv"
 	wrote="$wrote, latest-tls.tsv"
+fi
+if want fork; then
+	cp "$FORK_SAMPLES" "$RESULTS/latest-fork.tsv"
+	wrote="$wrote, latest-fork.tsv"
 fi
 cat "$RESULTS/latest.md"
 echo "bench: wrote $wrote in $RESULTS" >&2

@@ -107,11 +107,18 @@ struct cli_spawn {
 	int prefault;     /* record: allocate the raw logs ahead of the program (prefault.c) */
 	struct at_sealer *sealer; /* record: seal along while the program runs (live_seal.c) */
 	uint64_t *end_ns;         /* when given: set to cli_now_ns() as the program ends */
+	/* replay: adopt the program's orphans, stop the program when a process of it diverges
+	 * (it sends SIGUSR2), and leave no process of it behind (spawn_reap_tree) */
+	int whole_tree;
 };
 /* Starts the program with the preload and ASLR off; waits for it while forwarding
  * SIGTERM/SIGHUP and ignoring SIGINT/SIGQUIT (which reach it from the terminal).
  * Returns 0 and the wait status, or an exit status after saying what failed. */
 int spawn_run(const struct cli_spawn *sp, int *wait_status, pid_t *pid);
+/* Stops and reaps every process left of the program's tree (after spawn_run with
+ * whole_tree): those still running get `grace_ms` to finish, then SIGKILL. Returns how many
+ * were still running. */
+int spawn_reap_tree(int grace_ms);
 /* Whether address-space randomisation could be turned off for the children. */
 int spawn_aslr_disabled(void);
 

@@ -47,6 +47,12 @@ static const char *arg_meaning(enum at_arg_kind k)
 	case AT_ARG_TLS: return "connection";
 	case AT_ARG_TLS_IO: return "connection, byte count; bytes written";
 	case AT_ARG_TLS_INT: return "connection, the integer given";
+	case AT_ARG_CHILD: return "the child's number";
+	case AT_ARG_EXEC: return "path, arguments";
+	case AT_ARG_WAIT: return "pid (as recorded), options";
+	case AT_ARG_KILL: return "pid, signal";
+	case AT_ARG_SIGNAL: return "signal";
+	case AT_ARG_THREAD: return "the new thread's number";
 	}
 	return "?";
 }
@@ -69,6 +75,9 @@ static const char *result_meaning(enum at_encoding e)
 	case AT_ENC_TLS_IO: return "plaintext bytes, or the error queue";
 	case AT_ENC_TLS_ERRORS: return "the error queue after a failure";
 	case AT_ENC_CERT: return "certificate (DER)";
+	case AT_ENC_WAIT: return "status, and rusage or siginfo";
+	case AT_ENC_ARGV: return "program and arguments";
+	case AT_ENC_SIGINFO: return "sender and reason";
 	}
 	return "?";
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agenttrace/errors.h"
+#include "agenttrace/proc.h"
 #include "agenttrace/replay.h"
 #include "cli.h"
 
@@ -29,39 +30,101 @@ static int diverged_status(json_t *meta)
 	return cli_status_of(meta) == AT_EXIT_DIVERGED ? AT_EXIT_DIVERGED + 1 : AT_EXIT_DIVERGED;
 }
 
+/* The signal that ended a process, from its "exit" object, or 0. */
+static int end_signal(json_t *exit)
+{
+	json_t *sig = json_object_get(exit, "signal");
+	return json_is_integer(sig) ? (int)json_integer_value(sig) : 0;
+}
+
+/* Writes a replay stream for every recorded process under its key (meta "tree"); a trace
+ * without a tree replays its root process only. */
+static int prepare_streams(at_trace *t, json_t *meta, int root, const char *run_dir,
+                           const char *home, struct at_trace_problem *pb)
+{
+	json_t *tree = json_object_get(meta, "tree"), *p;
+	size_t i;
+	if (!json_array_size(tree))
+		return at_replay_prepare(t, (unsigned)root, AT_PROC_ROOT_KEY,
+		                         end_signal(json_object_get(meta, "exit")), run_dir, home,
+		                         pb);
+	json_array_foreach(tree, i, p)
+	{
+		const char *key = json_string_value(json_object_get(p, "key"));
+		json_t *stream = json_object_get(p, "stream");
+		if (!key || !json_is_integer(stream) || key[0] == '?' || strchr(key, '/'))
+			continue; /* a process without a key runs live */
+		int is_root = json_integer_value(stream) == root;
+		json_t *exit = json_object_get(is_root ? meta : p, "exit");
+		int rc = at_replay_prepare(t, (unsigned)json_integer_value(stream), key,
+		                           end_signal(exit), run_dir, home, pb);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The recorded arguments of the process of key `key`, for reports: "bash -c ...". */
+static void argv_of(json_t *meta, const char *key, char *out, size_t cap)
+{
+	json_t *p, *a;
+	size_t i, j;
+	out[0] = '\0';
+	json_array_foreach(json_object_get(meta, "tree"), i, p)
+	{
+		const char *k = json_string_value(json_object_get(p, "key"));
+		if (!k || strcmp(k, key))
+			continue;
+		size_t n = 0;
+		json_array_foreach(json_object_get(p, "argv"), j, a)
+		{
+			int w = snprintf(out + n, cap - n, "%s%s", j ? " " : "",
+			                 json_string_value(a) ? json_string_value(a) : "");
+			if (w < 0 || (size_t)w >= cap - n)
+				break;
+			n += (size_t)w;
+		}
+		if (n > 60)
+			memcpy(out + 57, "...", 4);
+		return;
+	}
+}
+
 static void report_divergence(const char *id, const struct at_divergence *d, json_t *meta)
 {
+	char who[300], args[80];
+	argv_of(meta, d->key, args, sizeof args);
+	if (d->key[0] && strcmp(d->key, AT_PROC_ROOT_KEY))
+		snprintf(who, sizeof who, "thread %u of process %s (pid %d%s%s)", d->thread, d->key,
+		         d->pid, args[0] ? ": " : "", args);
+	else
+		snprintf(who, sizeof who, "thread %u of process %d", d->thread, d->pid);
 	const char *incomplete = json_string_value(json_object_get(meta, "incomplete_reason"));
 	if (!strcmp(d->kind, "end") && incomplete)
-		cli_error("replay of %s reached the end of an incomplete recording (%s): thread %u "
-		          "of process %d went on with %s, which was never recorded",
-		          id, incomplete, d->thread, d->pid, d->got);
+		cli_error("replay of %s reached the end of an incomplete recording (%s): %s went "
+		          "on with %s, which was never recorded",
+		          id, incomplete, who, d->got);
 	else if (!strcmp(d->kind, "end"))
-		cli_error("replay of %s diverged: thread %u of process %d made a call after the "
-		          "last recorded event:\n  recorded: (the program made no further calls)\n"
-		          "  replayed: %s",
-		          id, d->thread, d->pid, d->got);
+		cli_error("replay of %s diverged: %s made a call after the last recorded event:\n"
+		          "  recorded: (the program made no further calls)\n  replayed: %s",
+		          id, who, d->got);
 	else if (!strcmp(d->kind, "thread"))
-		cli_error(
-		    "replay of %s diverged: thread %u of process %d is not in the recording:\n"
-		    "  replayed: %s",
-		    id, d->thread, d->pid, d->got);
+		cli_error("replay of %s diverged: %s is not in the recording:\n  replayed: %s", id,
+		          who, d->got);
 	else if (!strcmp(d->kind, "unsupported"))
-		cli_error("replay of %s stopped at step %" PRIu64 " (thread %u of process %d):\n"
-		          "  call: %s\n  %s",
-		          id, d->step, d->thread, d->pid, d->expected, d->detail);
+		cli_error("replay of %s stopped at step %" PRIu64 " (%s):\n  call: %s\n  %s", id,
+		          d->step, who, d->expected, d->detail);
 	else if (d->detail[0]) /* the same call, given something else */
-		cli_error("replay of %s diverged at step %" PRIu64 " (thread %u of process %d):\n"
-		          "  call: %s\n  %s\n"
+		cli_error("replay of %s diverged at step %" PRIu64 " (%s):\n  call: %s\n  %s\n"
 		          "The program no longer does what it did when recorded; see the "
 		          "recording with 'agenttrace show %s --events'",
-		          id, d->step, d->thread, d->pid, d->expected, d->detail, id);
+		          id, d->step, who, d->expected, d->detail, id);
 	else
-		cli_error("replay of %s diverged at step %" PRIu64 " (thread %u of process %d):\n"
-		          "  recorded: %s\n  replayed: %s\n"
+		cli_error("replay of %s diverged at step %" PRIu64 " (%s):\n  recorded: %s\n"
+		          "  replayed: %s\n"
 		          "The program no longer makes the calls it made when recorded; see the "
 		          "recording with 'agenttrace show %s --events'",
-		          id, d->step, d->thread, d->pid, d->expected, d->got, id);
+		          id, d->step, who, d->expected, d->got, id);
 }
 
 /* The root stream: the process agenttrace started. */
@@ -128,10 +191,7 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 		          at_strerror(rc));
 		return cli_exit_for(rc);
 	}
-	json_t *sig = json_object_get(json_object_get(meta, "exit"), "signal");
-	rc = at_replay_prepare(t, (unsigned)root,
-	                       json_is_integer(sig) ? (int)json_integer_value(sig) : 0, run_dir,
-	                       at_store_home(s), &pb);
+	rc = prepare_streams(t, meta, root, run_dir, at_store_home(s), &pb);
 	if (!rc)
 		rc = cli_write_excludes(run_dir, json_object_get(meta, "exclude"));
 	if (rc) {
@@ -153,7 +213,8 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 	                       .envp = envp,
 	                       .cwd = json_string_value(json_object_get(meta, "cwd")),
 	                       .run_dir = run_dir,
-	                       .mode = "replay"};
+	                       .mode = "replay",
+	                       .whole_tree = 1};
 	rc = argv && envp && argv[0] ? spawn_run(&sp, &status, NULL) : AT_EXIT_DAMAGED;
 	if (rc == AT_EXIT_DAMAGED)
 		cli_error("trace %s is damaged: its recorded command line is missing", id);
@@ -164,6 +225,10 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 		return rc;
 	}
 
+	/* Children still replaying once the root is gone get a moment, then are stopped. */
+	struct at_divergence probe;
+	int diverged = at_replay_divergence(run_dir, &probe) == 1;
+	unsigned stopped = (unsigned)spawn_reap_tree(diverged ? 0 : 2000);
 	struct at_divergence d;
 	struct at_replay_outcome o;
 	int have_outcome = at_replay_outcome(run_dir, &o) == 0;
@@ -174,8 +239,10 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 		rc = diverged_status(meta);
 	} else if (have_outcome && o.unused_events) {
 		cli_error("replay of %s diverged: the program ended (status %d) with %" PRIu64
-		          " recorded events unused, the first at step %" PRIu64 " (thread %u)",
-		          id, got, o.unused_events, o.first_unused_step, o.first_unused_thread);
+		          " recorded events unused, the first at step %" PRIu64
+		          " (thread %u of process %s)",
+		          id, got, o.unused_events, o.first_unused_step, o.first_unused_thread,
+		          o.first_unused_key);
 		rc = diverged_status(meta);
 	} else if (got != want &&
 	           json_object_get(meta, "exit")) { /* unknown when agenttrace died */
@@ -188,10 +255,19 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 		rc = got;
 	}
 	if (have_outcome && o.live_processes)
-		cli_error(
-		    "note: %u child process%s ran live, not replayed (replaying process trees "
-		    "is not supported yet)",
-		    o.live_processes, o.live_processes == 1 ? "" : "es");
+		cli_error("note: %u process%s ran live, not replayed (no recording of %s: made "
+		          "in a way agenttrace does not follow, or by a process that was not "
+		          "recorded)",
+		          o.live_processes, o.live_processes == 1 ? "" : "es",
+		          o.live_processes == 1 ? "it" : "them");
+	if (stopped)
+		cli_error("note: %u process%s still running when the program ended %s stopped",
+		          stopped, stopped == 1 ? "" : "es", stopped == 1 ? "was" : "were");
+	if (have_outcome && o.relaxed)
+		cli_error("note: the recorded order of threads was relaxed %" PRIu64
+		          " time%s (a thread waited over 10 ms for another that was blocked; see "
+		          "docs/hooks.md)",
+		          o.relaxed, o.relaxed == 1 ? "" : "s");
 	at_store_remove_run(s, run_dir);
 	return rc;
 }

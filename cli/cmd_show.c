@@ -1,5 +1,5 @@
-/* agenttrace show <id> [--events] [--json]: a trace's summary with its HTTP exchanges and
- * LLM calls (grouped by netview.c), or its events. */
+/* agenttrace show <id> [--events] [--json]: a trace's summary with its process tree
+ * (procview.c), HTTP exchanges and LLM calls (grouped by netview.c), or its events. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,17 +12,19 @@
 #include "cli.h"
 #include "fdview.h"
 #include "netview.h"
+#include "procview.h"
 #include "show.h"
 
 static const char usage[] =
     "usage: agenttrace show <id> [--events] [--json]\n"
     "\n"
     "Shows a trace: its command, times, status and counts per family of calls, then its\n"
-    "HTTP/1.x exchanges and the LLM API calls among them.\n"
+    "processes (the tree, with how each ended and its threads), its HTTP/1.x exchanges and\n"
+    "the LLM API calls among them.\n"
     "  --events   every event, one per line: step, thread, call, result, duration\n"
     "  --json     the summary as one JSON object; with --events, one JSON object per\n"
-    "             event per line, with seq, thread, call, args, ret, errno, dur_ns and data\n"
-    "             (the payload, one character per byte: U+0000..U+00FF)\n";
+    "             event per line, with seq, process, key, thread, call, args, ret, errno,\n"
+    "             dur_ns and data (the payload, one character per byte: U+0000..U+00FF)\n";
 
 /* Bytes as a JSON string with one code point per byte (ISO-8859-1), so text stays
  * readable and bytes.encode('latin-1') gives the exact bytes back. */
@@ -51,16 +53,16 @@ static json_t *payload_json(const at_event *ev)
 	return show_latin1_json(ev->payload, ev->len);
 }
 
-static void print_event(const at_event *ev, int pid, const struct fdview_note *fn, const char *blob,
-                        int json)
+static void print_event(const at_event *ev, int pid, const char *key, const struct fdview_note *fn,
+                        const char *blob, int json)
 {
 	const struct at_call_info *ci = at_call_info(ev->call);
 	char args[256], result[256];
 	at_event_format_args(ev, args, sizeof args);
 	at_event_format_result(ev, result, sizeof result);
 	if (json) {
-		json_t *o = json_pack("{s:I, s:i, s:I, s:s, s:s, s:I, s:i, s:I, s:o}", "seq",
-		                      (json_int_t)ev->seq, "process", pid, "thread",
+		json_t *o = json_pack("{s:I, s:i, s:s, s:I, s:s, s:s, s:I, s:i, s:I, s:o}", "seq",
+		                      (json_int_t)ev->seq, "process", pid, "key", key, "thread",
 		                      (json_int_t)ev->thread, "call", ci ? ci->name : "?", "args",
 		                      args, "ret", (json_int_t)ev->ret, "errno", ev->err, "dur_ns",
 		                      (json_int_t)ev->dur_ns, "data", payload_json(ev));
@@ -114,7 +116,7 @@ void show_resolve_blob(const char *home, at_event *ev, void **content, char *hex
 	at_blob_hex(&id, hex);
 }
 
-static int show_events(at_trace *t, const char *id, const char *home, int json)
+static int show_events(at_trace *t, const char *id, const char *home, json_t *tree, int json)
 {
 	unsigned nstreams = at_trace_stream_count(t);
 	struct fdview *view = malloc(sizeof *view);
@@ -122,8 +124,9 @@ static int show_events(at_trace *t, const char *id, const char *home, int json)
 		return AT_EXIT_INTERNAL;
 	for (unsigned s = 0; s < nstreams; s++) {
 		const struct at_stream_info *si = at_trace_stream(t, s);
+		const char *key = procview_key(tree, s);
 		if (!json && nstreams > 1)
-			printf("%sprocess %d%s:\n", s ? "\n" : "", si->pid,
+			printf("%sprocess %s (pid %d)%s:\n", s ? "\n" : "", key, si->pid,
 			       si->flags & AT_STREAM_ROOT ? " (the program)" : "");
 		at_trace_iter *it;
 		at_event ev;
@@ -136,7 +139,7 @@ static int show_events(at_trace *t, const char *id, const char *home, int json)
 			char hex[2 * AT_BLOB_ID_LEN + 1];
 			show_resolve_blob(home, &ev, &content, hex);
 			fdview_apply(view, &ev, &fn);
-			print_event(&ev, si->pid, &fn, hex[0] ? hex : NULL, json);
+			print_event(&ev, si->pid, key, &fn, hex[0] ? hex : NULL, json);
 			free(content);
 		}
 		fdview_free(view);
@@ -169,7 +172,7 @@ static json_t *streams_json(at_trace *t)
 	return a;
 }
 
-static void show_summary(at_trace *t, const char *id, json_t *meta)
+static void show_summary(at_trace *t, const char *id, json_t *meta, json_t *tree)
 {
 	char buf[1024], when[32], status[64], size[32], payload[32];
 	const char *name = json_string_value(json_object_get(meta, "name"));
@@ -202,10 +205,13 @@ static void show_summary(at_trace *t, const char *id, json_t *meta)
 	}
 	if (!first)
 		printf("\n");
-	unsigned threads = 0;
-	for (unsigned i = 0; i < at_trace_stream_count(t); i++)
-		threads += at_trace_stream(t, i)->threads;
-	printf("processes  %u (%u thread%s)\n", at_trace_stream_count(t), threads,
+	size_t threads = 0, i; /* the tree's: a process with no event has a thread too */
+	json_t *node;
+	json_array_foreach(tree, i, node)
+	{
+		threads += json_array_size(json_object_get(node, "threads"));
+	}
+	printf("processes  %u (%zu thread%s)\n", at_trace_stream_count(t), threads,
 	       threads == 1 ? "" : "s");
 	printf("stored     %s sealed, %s of payload, %u chunk%s\n",
 	       cli_bytes(at_trace_file_size(t), size, sizeof size),
@@ -253,11 +259,13 @@ int cmd_show(int argc, char **argv)
 		rc = cli_open_trace(s, id, &t, &meta);
 	struct netview nv;
 	netview_init(&nv);
+	json_t *tree = rc ? NULL : procview_tree(t, meta);
 	if (!rc && events) {
-		rc = show_events(t, id, at_store_home(s), json);
+		rc = show_events(t, id, at_store_home(s), tree, json);
 	} else if (!rc && json) {
 		rc = show_network_scan(t, id, at_store_home(s), meta, &nv);
 		json_object_set_new(meta, "streams", streams_json(t));
+		json_object_set(meta, "tree", tree);
 		json_object_set_new(meta, "sealed_bytes",
 		                    json_integer((json_int_t)at_trace_file_size(t)));
 		json_object_set_new(meta, "chunks", json_integer(at_trace_chunk_count(t)));
@@ -269,13 +277,15 @@ int cmd_show(int argc, char **argv)
 	} else if (!rc) {
 		/* The summary first: it does not need the events, so a damaged chunk still
 		 * leaves it to read. */
-		show_summary(t, id, meta);
+		show_summary(t, id, meta, tree);
+		procview_print(tree);
 		fflush(stdout);
 		rc = show_network_scan(t, id, at_store_home(s), meta, &nv);
 		if (!rc)
 			show_network_print(&nv, at_trace_stream_count(t) > 1);
 	}
 	netview_free(&nv);
+	json_decref(tree);
 	if (fflush(stdout) != 0 && errno != EPIPE)
 		rc = rc ? rc : AT_EXIT_IO;
 	json_decref(meta);

@@ -1,4 +1,4 @@
-/* What cmd_show.c and show_network.c share. */
+/* What cmd_show.c, show_network.c and procview.c share. */
 #ifndef AGENTTRACE_CLI_SHOW_H
 #define AGENTTRACE_CLI_SHOW_H
 
@@ -13,6 +13,9 @@
 json_t *show_latin1_json(const uint8_t *p, size_t len);
 /* Replaces a blob reference's payload by the content (*content: to free; hex: its id). */
 void show_resolve_blob(const char *home, at_event *ev, void **content, char *hex);
+/* `in` for a terminal: control bytes as '?', cut to `width` bytes with "..." (never inside
+ * a UTF-8 sequence). Returns `out`. */
+const char *show_printable(const char *in, size_t width, char *out, size_t cap);
 /* Groups every stream's socket traffic into `nv`; returns an exit status, after saying
  * what went wrong. A trace without socket calls is not read. */
 int show_network_scan(at_trace *t, const char *id, const char *home, json_t *meta,

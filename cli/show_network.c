@@ -51,9 +51,7 @@ int show_network_scan(at_trace *t, const char *id, const char *home, json_t *met
 	return 0;
 }
 
-/* `in` for a terminal: control bytes as '?', cut to `width` bytes with "..." (never inside
- * a UTF-8 sequence). */
-static const char *printable(const char *in, size_t width, char *out, size_t cap)
+const char *show_printable(const char *in, size_t width, char *out, size_t cap)
 {
 	size_t n = 0, len = strlen(in);
 	if (width > cap - 1)
@@ -97,15 +95,17 @@ static void print_exchange(const struct netview_exchange *e, int processes)
 	char url[1300], shown[64], method[32], status[16], ms[32], req[32], resp[32], peer[132];
 	const struct at_http_exchange *x = e->x;
 	snprintf(status, sizeof status, x->status ? "%d" : "-", x->status);
-	printf("  %-6s %-50s %3s %9s  %s -> %s", printable(x->method, 16, method, sizeof method),
-	       printable(target(e, url, sizeof url), 50, shown, sizeof shown), status,
+	printf("  %-6s %-50s %3s %9s  %s -> %s",
+	       show_printable(x->method, 16, method, sizeof method),
+	       show_printable(target(e, url, sizeof url), 50, shown, sizeof shown), status,
 	       millis(x, ms, sizeof ms), cli_bytes(x->request_bytes, req, sizeof req),
 	       cli_bytes(x->response_bytes, resp, sizeof resp));
 	if (!x->complete)
 		printf("  (incomplete)");
 	if (e->conn->server)
 		printf("  (served to %s)",
-		       e->conn->peer[0] ? printable(e->conn->peer, 60, peer, sizeof peer) : "?");
+		       e->conn->peer[0] ? show_printable(e->conn->peer, 60, peer, sizeof peer)
+		                        : "?");
 	if (processes)
 		printf("  [process %d]", e->conn->pid);
 	printf("\n");
@@ -115,7 +115,7 @@ static void print_raw(const struct netview_conn *c, int processes)
 {
 	char peer[132], sent[32], received[32], missing[32];
 	if (c->peer[0])
-		printable(c->peer, 60, peer, sizeof peer);
+		show_printable(c->peer, 60, peer, sizeof peer);
 	else
 		snprintf(peer, sizeof peer, "fd %d", c->fd);
 	printf("  %-6s %-50s", "raw", peer);
@@ -159,9 +159,9 @@ void show_network_print(const struct netview *nv, int processes)
 		snprintf(completion, sizeof completion,
 		         x->completion_tokens >= 0 ? "%" PRId64 : "-", x->completion_tokens);
 		printf("  %-10s %-32s prompt %-7s completion %-7s %9s\n",
-		       printable(x->api, 10, api, sizeof api),
-		       x->model[0] ? printable(x->model, 32, model, sizeof model) : "-", prompt,
-		       completion, millis(x, ms, sizeof ms));
+		       show_printable(x->api, 10, api, sizeof api),
+		       x->model[0] ? show_printable(x->model, 32, model, sizeof model) : "-",
+		       prompt, completion, millis(x, ms, sizeof ms));
 	}
 }
 

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agenttrace/replay.h"
@@ -278,6 +280,55 @@ static void forward_signal(int sig)
 		kill(forward_to, sig);
 }
 
+/* A process of the replayed program diverged: stop the program; its orphans come to us
+ * (subreaper) and spawn_reap_tree stops them. */
+static void stop_program(int sig)
+{
+	(void)sig;
+	if (forward_to > 0)
+		kill(forward_to, SIGKILL);
+}
+
+/* Our children now: the program's orphans, once its root is gone. */
+static int kill_children(void)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+	FILE *f = fopen(path, "re");
+	int n = 0;
+	if (!f)
+		return 0;
+	size_t len = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	for (char *p = buf, *end; *p; p = end) {
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 0 && kill((pid_t)pid, SIGKILL) == 0)
+			n++;
+	}
+	return n;
+}
+
+int spawn_reap_tree(int grace_ms)
+{
+	int left = 0, status;
+	for (int waited = 0;; waited += 10) {
+		while (waitpid(-1, &status, WNOHANG) > 0)
+			;
+		if (waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD)
+			return left;
+		if (waited >= grace_ms) {
+			left += kill_children();
+			if (waited >= grace_ms + 2000)
+				return left;
+		}
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 struct child_failure {
 	int stage; /* 1 chdir, 2 ctl, 3 exec */
 	int err;
@@ -305,6 +356,11 @@ int spawn_run(const struct cli_spawn *sp, int *wait_status, pid_t *pid_out)
 	}
 	spawn_aslr_disabled(); /* for record and replay alike: children inherit it at exec */
 	fflush(NULL);
+	if (sp->whole_tree) { /* before the fork: a process may diverge at once */
+		struct sigaction stop = {.sa_handler = stop_program};
+		sigaction(SIGUSR2, &stop, NULL);
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		cli_error("cannot start '%s': fork: %s", sp->path, strerror(errno));
@@ -315,7 +371,7 @@ int spawn_run(const struct cli_spawn *sp, int *wait_status, pid_t *pid_out)
 		close(pipefd[0]);
 		if (sp->cwd && chdir(sp->cwd) < 0)
 			f = (struct child_failure){1, errno};
-		else if (at_replay_write_ctl(sp->run_dir, getpid()) < 0)
+		else if (at_replay_write_ctl(sp->run_dir, getpid(), getppid()) < 0)
 			f = (struct child_failure){2, errno};
 		else {
 			execve(sp->path, sp->argv, env);
@@ -355,6 +411,10 @@ int spawn_run(const struct cli_spawn *sp, int *wait_status, pid_t *pid_out)
 	sigaction(SIGQUIT, &old_quit, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
+	if (sp->whole_tree) { /* a late report from a process of the program changes nothing */
+		struct sigaction ign_usr2 = {.sa_handler = SIG_IGN};
+		sigaction(SIGUSR2, &ign_usr2, NULL);
+	}
 	for (char **e = env; *e; e++)
 		if (!strncmp(*e, "LD_PRELOAD=", 11))
 			free(*e);

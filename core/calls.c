@@ -2,6 +2,7 @@
  * No allocation: the formatters write into caller buffers (the preload uses them too). */
 #include "agenttrace/event.h"
 #include "agenttrace/net.h"
+#include "agenttrace/proc.h"
 #include "agenttrace/tls.h"
 
 #include <inttypes.h>
@@ -32,6 +33,7 @@ const char *at_family_name(enum at_family family)
 	case AT_FAMILY_FILE: return "file";
 	case AT_FAMILY_SOCKET: return "socket";
 	case AT_FAMILY_TLS: return "tls";
+	case AT_FAMILY_PROCESS: return "process";
 	default: return "unknown";
 	}
 }
@@ -247,7 +249,12 @@ char *at_event_format_args(const at_event *ev, char *out, size_t cap)
 		snprintf(out, cap, "len=%" PRIu64 ", flags=0x%" PRIx64, ev->arg0, ev->arg1);
 		break;
 	case AT_ARG_BOUND: snprintf(out, cap, "bound=%" PRIu64, ev->arg0); break;
-	default: format_file_args(ev, ci, out, cap); break;
+	default:
+		if (ci->family == AT_FAMILY_PROCESS)
+			at_proc_format_args(ev, ci, out, cap);
+		else
+			format_file_args(ev, ci, out, cap);
+		break;
 	}
 	return out;
 }
@@ -414,6 +421,9 @@ char *at_event_format_result(const at_event *ev, char *out, size_t cap)
 		else if (ci->result == AT_ENC_TLS_IO)
 			format_text(ev->payload, ev->len, out, cap);
 		break;
+	case AT_ENC_WAIT:
+	case AT_ENC_ARGV:
+	case AT_ENC_SIGINFO: at_proc_format_result(ev, ci, out, cap); break;
 	case AT_ENC_CERT:
 		if (ev->len)
 			snprintf(out, cap, "(certificate, %" PRIu32 " bytes DER)", ev->len);

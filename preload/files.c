@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "agenttrace/glob.h"
 #include "preload_internal.h"
@@ -22,23 +23,6 @@
 
 uint8_t at_fd_kinds[AT_FD_TABLE];
 int at_vforked;
-void *real_vfork;
-
-/* vfork: note that a child may now share our memory, and go on to libc's vfork with the
- * stack untouched, as vfork requires (the child returns on it first). A tail jump, so no
- * frame of ours is on the stack when the child returns. Before resolution: fork. */
-__asm__(".text\n"
-        ".globl vfork\n"
-        ".type vfork, @function\n"
-        "vfork:\n"
-        "	endbr64\n"
-        "	movl $1, at_vforked(%rip)\n"
-        "	movq real_vfork(%rip), %rax\n"
-        "	testq %rax, %rax\n"
-        "	jz 1f\n"
-        "	jmp *%rax\n"
-        "1:	jmp *fork@GOTPCREL(%rip)\n"
-        ".size vfork, .-vfork\n");
 
 void at_fd_set(int fd, int kind)
 {
@@ -74,13 +58,65 @@ static void read_excludes(void)
 	}
 }
 
+/* The root process's standard descriptors (device and inode of each), in the run
+ * directory's `stdio` file: the user's channels, as opposed to the pipes the program's
+ * processes make between themselves. */
+struct std_id {
+	uint64_t dev, ino;
+};
+
+static int std_id(int fd, struct std_id *id, int *channel)
+{
+	struct stat st;
+	if (at_sys(SYS_fstat, fd, &st, 0) < 0)
+		return -1;
+	*id = (struct std_id){st.st_dev, st.st_ino};
+	*channel = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
+	return 0;
+}
+
+static void root_stdio(struct std_id ids[3], int write)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/stdio", at_proc.run_dir);
+	int fd = at_sys_open(
+	    path, write ? O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write)
+		at_sys_write(fd, ids, 3 * sizeof ids[0]);
+	else if (at_sys_read(fd, ids, 3 * sizeof ids[0]) != 3 * (long)sizeof ids[0])
+		memset(ids, 0, 3 * sizeof ids[0]);
+	at_sys_close(fd);
+}
+
 void at_files_init(void)
 {
 	/* What the process inherited (the terminal, pipes, redirections) is its channel to the
-	 * user: reads come from the trace, writes are shown. */
+	 * user: reads come from the trace, writes are shown. But a pipe or socket that one of
+	 * the program's processes made for another (`ls | wc`) is the program's own: both ends
+	 * are recorded processes, which replay runs again, so it passes through in record and
+	 * replay alike. */
+	struct std_id mine[3], root[3];
+	int channel[3] = {0, 0, 0}, open[3];
+	memset(mine, 0, sizeof mine);
+	memset(root, 0, sizeof root);
 	for (int fd = 0; fd < 3; fd++)
-		if (at_sys(SYS_fcntl, fd, F_GETFD, 0) >= 0 && !at_fd_kind(fd))
+		open[fd] = std_id(fd, &mine[fd], &channel[fd]) == 0;
+	int is_root = !strcmp(at_proc.key, AT_PROC_ROOT_KEY);
+	if (is_root)
+		root_stdio(mine, 1);
+	else
+		root_stdio(root, 0);
+	for (int fd = 0; fd < 3; fd++) {
+		if (!open[fd] || at_fd_kind(fd))
+			continue;
+		int users = is_root;
+		for (int r = 0; r < 3 && !users; r++)
+			users = mine[fd].dev == root[r].dev && mine[fd].ino == root[r].ino;
+		if (users || !channel[fd])
 			at_fd_set(fd, AT_FD_STD);
+	}
 	read_excludes();
 }
 

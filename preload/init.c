@@ -12,8 +12,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "lineage.h"
 #include "mask_internal.h"
 #include "preload_internal.h"
 #include "sys_raw.h"
@@ -38,7 +40,6 @@ static void resolve_real(void)
 #include "agenttrace/calls.def"
 #undef AT_CALL
 	*(void **)&real_syscall = dlsym(RTLD_NEXT, "syscall");
-	*(void **)&real_vfork = dlsym(RTLD_NEXT, "vfork");
 }
 
 /* AGENTTRACE_RUN=record:<dir> or replay:<dir>. Both prefixes have the same length, and
@@ -70,6 +71,13 @@ static void after_fork_child(void)
 	at_thread_id = 0;
 	at_proc.pid = at_sys_getpid();
 	at_vforked = 0; /* this process has made no vfork child yet */
+	/* Our fork hook left the key in this thread; a fork it did not see (a library's own)
+	 * makes a process without one ("?"), which replay runs live. */
+	snprintf(at_proc.key, sizeof at_proc.key, "%s", at_child_key[0] ? at_child_key : "?");
+	at_child_key[0] = '\0';
+	at_process_after_fork();
+	at_thread_after_fork();
+	at_signal_after_fork();
 	if (at_proc.mode == AT_MODE_RECORD) {
 		if (at_proc.base)
 			at_sys_munmap(at_proc.base, at_proc.capacity);
@@ -115,6 +123,8 @@ int at_init(void)
 	__atomic_store_n(&at_proc.mode, mode, __ATOMIC_RELEASE);
 	at_guard--;
 	__atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
+	if (mode == AT_MODE_RECORD || mode == AT_MODE_REPLAY)
+		at_image_start(mode);
 	return mode;
 }
 
@@ -132,13 +142,4 @@ void *at_resolve(const char *name)
 	void *p = dlsym(RTLD_NEXT, name);
 	at_guard--;
 	return p;
-}
-
-uint32_t at_thread_assign(void)
-{
-	uint32_t n = 0;
-	if (at_sys_gettid() != at_proc.pid && at_proc.hdr)
-		n = __atomic_add_fetch(&at_proc.hdr->next_thread, 1, __ATOMIC_RELAXED);
-	at_thread_id = n + 1;
-	return n;
 }

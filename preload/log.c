@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#include "lineage.h"
 #include "mask_internal.h"
 #include "preload_internal.h"
 #include "sys_raw.h"
@@ -169,7 +170,12 @@ int at_log_open(void)
 	at_proc.capacity = capacity;
 	at_proc.hdr = p;
 	struct at_rawlog_header *h = p;
+	/* A new process learns its key (a fork child already has it); an exec'd image finds
+	 * it in the log its process began. */
+	if (fresh && !at_proc.key[0])
+		at_lineage_learn(at_proc.key, sizeof at_proc.key);
 	if (fresh) {
+		memcpy(h->key, at_proc.key, sizeof h->key);
 		struct timespec now;
 		at_sys_clock_gettime(CLOCK_REALTIME, &now);
 		h->version = AT_RAWLOG_VERSION;
@@ -198,6 +204,8 @@ int at_log_open(void)
 			return -1;
 		}
 		__atomic_add_fetch(&h->images, 1, __ATOMIC_RELAXED);
+		memcpy(at_proc.key, h->key, sizeof at_proc.key);
+		at_proc.key[sizeof at_proc.key - 1] = '\0';
 	}
 	at_proc.tsc = (h->flags & AT_RAWLOG_TSC) != 0; /* one unit per log, across execs */
 	return 0;

@@ -87,3 +87,14 @@ void at_mask_init(void)
 		    !ci || (ci->family != AT_FAMILY_TIME && ci->family != AT_FAMILY_RANDOM);
 	}
 }
+
+void at_mask_strings(uint16_t call, char *p, size_t n)
+{
+	if (!at_mask_calls[call % AT_CALL_MAX])
+		return;
+	for (size_t i = 0; i < n;) {
+		size_t len = strnlen(p + i, n - i);
+		at_mask_buffer(&at_mask_rules, (uint8_t *)p + i, len);
+		i += len + 1;
+	}
+}

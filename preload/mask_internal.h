@@ -19,6 +19,10 @@ extern uint8_t at_mask_calls[AT_CALL_MAX];
  * record) and this process's own environment. A fork child inherits them as they are. */
 void at_mask_init(void);
 
+/* Masks each of the NUL-terminated strings in p[0, n) (a program's arguments) as a text
+ * of its own, as `agenttrace record` masks the recorded command line. */
+void at_mask_strings(uint16_t call, char *p, size_t n);
+
 /* Masks the payload of a `call` event just copied into the log, before its commit. */
 static inline void at_mask_payload(uint16_t call, uint8_t *p, size_t n)
 {

@@ -7,6 +7,10 @@
 #include <dirent.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +24,8 @@
 #include <sys/random.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +53,7 @@ struct at_proc {
 	int pid;
 	char run_dir[512];
 	char log_path[600];           /* record: this process's log file */
+	char key[AT_PROC_KEY_MAX];    /* this process's key (proc.h); "" when unknown */
 	struct at_rawlog_header *hdr; /* the mapped log or replay stream */
 	uint8_t *base;
 	uint64_t capacity; /* bytes mapped */
@@ -68,7 +75,6 @@ typedef struct ssl_cipher_st SSL_CIPHER;
 #include "agenttrace/calls.def"
 #undef AT_CALL
 extern long (*real_syscall)(long nr, ...);
-extern void *real_vfork;
 /* Set once the process has made a vfork child (preload/files.c): from then on, calls that
  * change process state check whether they run in such a child, which shares our memory. */
 extern int at_vforked;
@@ -101,6 +107,19 @@ static inline uint32_t at_thread(void)
  * unrecorded and are noted (at_tls_saw): the last becomes the connection's fd. */
 extern AT_TLS int at_tls_watch;
 void at_tls_saw(int fd);
+
+/* --- processes and threads (preload/hooks_process.c, hooks_thread.c) --- */
+/* A program image started: records its arguments, or checks them on replay. */
+void at_image_start(int mode);
+/* In a fork child: forget the parent's children and threads. */
+void at_process_after_fork(void);
+void at_thread_after_fork(void);
+void at_signal_after_fork(void);
+/* Replay: the real pid of a child the recording knew as `rec` (rec itself if unknown);
+ * `known` says whether it was. */
+int at_pid_real(int rec, int *known);
+/* Replay: the recorded tid of this thread (0: not known). */
+extern AT_TLS int at_thread_vtid;
 
 /* --- record (preload/log.c) --- */
 int at_log_open(void);
@@ -156,6 +175,23 @@ void at_replay_check_sent_n(const struct at_rawrec *ev, size_t skip, const struc
  * fd is not compared. */
 const struct at_rawrec *at_replay_take_any_fd(uint16_t call, uint64_t arg0, uint64_t arg1,
                                               int match_arg1);
+/* The next event of this thread if it is `call` (and has arg0, when `match_arg0`), taken;
+ * else NULL and nothing taken. For results the recording may or may not have (an exec
+ * that failed, a thread that could not be made). */
+const struct at_rawrec *at_replay_take_if(uint16_t call, uint64_t arg0, int match_arg0);
+/* The next event of this thread, which must be `call`; its keys are not compared. */
+const struct at_rawrec *at_replay_take_call(uint16_t call);
+/* Stops the replay: the program made `call` as recorded, but it cannot be done again. */
+__attribute__((noreturn)) void at_replay_refuse_call(uint16_t call, const char *detail);
+/* The pid of `agenttrace replay` (told of a divergence), or -1. */
+int at_replay_replayer_pid(void);
+/* Replay: the time on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC) this thread was last
+ * served, in ns: 1, or 0 when it was served none. */
+int at_replay_clock_now(int clock, int64_t *ns);
+/* Replay: delivers a recorded `signal` event to this thread (preload/hooks_signal.c). */
+void at_signal_deliver(const struct at_rawrec *ev);
+/* libc's sigaction, which the hooks use for their own handlers. */
+int (*at_real_sigaction(void))(int, const struct sigaction *, struct sigaction *);
 /* Checks the paths a call was given against the recorded ones (p2 may be NULL). */
 void at_replay_check_paths(const struct at_rawrec *ev, const char *p1, const char *p2);
 /* The recorded result after the paths (the whole payload for calls without paths). */

@@ -87,8 +87,16 @@ static int resolve_blob(const char *home, at_event *ev, void **content, struct a
 	return rc == AT_ENOMEM ? rc : AT_ECORRUPT;
 }
 
-int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *run_dir,
-                      const char *home, struct at_trace_problem *pb)
+/* Events replay takes in the recorded order across threads: all but clock and randomness
+ * reads (replay/order.c). */
+static int ordered(uint16_t call)
+{
+	const struct at_call_info *ci = at_call_info(call);
+	return !ci || (ci->family != AT_FAMILY_TIME && ci->family != AT_FAMILY_RANDOM);
+}
+
+int at_replay_prepare(at_trace *t, unsigned stream, const char *key, int end_signal,
+                      const char *run_dir, const char *home, struct at_trace_problem *pb)
 {
 	int blob_problem = 0;
 	const struct at_stream_info *si = at_trace_stream(t, stream);
@@ -96,7 +104,7 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 		return AT_EINVAL;
 	/* At least one thread, so a program that recorded nothing still has a main cursor. */
 	uint32_t nthreads = si->threads ? si->threads : 1;
-	struct buf records = {0}, entries = {0};
+	struct buf records = {0}, entries = {0}, order = {0};
 	uint64_t *first = calloc(nthreads, sizeof *first), *last = calloc(nthreads, sizeof *last);
 	at_trace_iter *it = NULL;
 	int rc = first && last ? at_trace_iter_open(t, stream, 0, &it) : AT_ENOMEM;
@@ -126,6 +134,12 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 		at_rawrec_commit(r, at_rawrec_fill(r, &ev, ev.dur_ns));
 		free(content);
 		*e = (struct at_replay_entry){.offset = off, .seq = ev.seq, .next = 0};
+		uint8_t *taken = buf_grow(&order, 1);
+		if (!taken) {
+			rc = AT_ENOMEM;
+			break;
+		}
+		*taken = !ordered(ev.call); /* never waited for */
 		if (last[ev.thread])
 			((struct at_replay_entry *)entries.p)[last[ev.thread] - 1].next = n + 1;
 		else
@@ -139,7 +153,8 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 	struct buf out = {0};
 	size_t threads_off = (sizeof(struct at_rawlog_header) + 7) & ~(size_t)7;
 	size_t events_off = threads_off + sizeof(uint64_t) * nthreads;
-	size_t header_size = events_off + entries.len;
+	size_t consumed_off = events_off + entries.len;
+	size_t header_size = (consumed_off + order.len + 7) & ~(size_t)7;
 	if (!rc && !buf_grow(&out, header_size + records.len))
 		rc = AT_ENOMEM;
 	if (!rc) {
@@ -159,6 +174,11 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 		h->end_signal = end_signal;
 		h->threads_off = threads_off;
 		h->events_off = events_off;
+		h->consumed_off = consumed_off;
+		snprintf(h->key, sizeof h->key, "%s", key);
+		memcpy(out.p + consumed_off, order.p, order.len);
+		while (h->frontier < n && out.p[consumed_off + h->frontier])
+			h->frontier++;
 		/* the cursors start at each thread's first event */
 		memcpy(out.p + threads_off, first, sizeof(uint64_t) * nthreads);
 		struct at_replay_entry *e = (struct at_replay_entry *)(out.p + events_off);
@@ -168,7 +188,7 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 		memcpy(out.p + header_size, records.p, records.len);
 
 		char path[4096];
-		snprintf(path, sizeof path, "%s/" AT_REPLAY_STREAM, run_dir);
+		at_replay_stream_path(run_dir, key, path, sizeof path);
 		rc = write_file(path, out.p, out.len);
 		/* the stand-in for every directory the program opens (preload/files.c) */
 		snprintf(path, sizeof path, "%s/" AT_REPLAY_EMPTY_DIR, run_dir);
@@ -178,16 +198,17 @@ int at_replay_prepare(at_trace *t, unsigned stream, int end_signal, const char *
 	free(out.p);
 	free(records.p);
 	free(entries.p);
+	free(order.p);
 	free(first);
 	free(last);
 	return rc;
 }
 
-int at_replay_write_ctl(const char *run_dir, int root_pid)
+int at_replay_write_ctl(const char *run_dir, int root_pid, int replayer_pid)
 {
-	char path[4096], text[64];
+	char path[4096], text[96];
 	snprintf(path, sizeof path, "%s/" AT_REPLAY_CTL, run_dir);
-	int n = snprintf(text, sizeof text, "root_pid=%d\n", root_pid);
+	int n = snprintf(text, sizeof text, "root_pid=%d\nreplayer=%d\n", root_pid, replayer_pid);
 	return write_file(path, text, (size_t)n);
 }
 
@@ -212,6 +233,7 @@ int at_replay_divergence(const char *run_dir, struct at_divergence *d)
 		copy_value(d->expected, sizeof d->expected, line, "expected");
 		copy_value(d->got, sizeof d->got, line, "got");
 		copy_value(d->detail, sizeof d->detail, line, "detail");
+		copy_value(d->key, sizeof d->key, line, "key");
 		num[0] = '\0';
 		copy_value(num, sizeof num, line, "pid");
 		if (num[0])
@@ -229,19 +251,15 @@ int at_replay_divergence(const char *run_dir, struct at_divergence *d)
 	return 1;
 }
 
-int at_replay_outcome(const char *run_dir, struct at_replay_outcome *o)
+static int clock_read(uint16_t call)
 {
-	char path[4096];
-	memset(o, 0, sizeof *o);
-	DIR *dir = opendir(run_dir);
-	if (dir) {
-		struct dirent *e;
-		while ((e = readdir(dir)))
-			if (!strncmp(e->d_name, "live-", 5))
-				o->live_processes++;
-		closedir(dir);
-	}
-	snprintf(path, sizeof path, "%s/" AT_REPLAY_STREAM, run_dir);
+	return call == AT_CALL_clock_gettime || call == AT_CALL_gettimeofday ||
+	       call == AT_CALL_time || call == AT_CALL_clock || call == AT_CALL_timespec_get;
+}
+
+/* Adds one replayed stream's leftovers and counters to `o`. */
+static int add_stream(const char *path, struct at_replay_outcome *o)
+{
 	at_rawlog_view v;
 	int rc = at_rawlog_open(path, &v);
 	if (rc)
@@ -249,19 +267,59 @@ int at_replay_outcome(const char *run_dir, struct at_replay_outcome *o)
 	const struct at_rawlog_header *h = at_rawlog_header(&v);
 	const uint64_t *cursor = (const uint64_t *)(v.base + h->threads_off);
 	const struct at_replay_entry *e = (const void *)(v.base + h->events_off);
-	o->first_unused_step = UINT64_MAX;
+	uint64_t unused = 0;
 	for (uint32_t i = 0; i < h->nthreads; i++) {
 		/* bounded by the event count, in case a damaged chain loops */
-		for (uint64_t c = cursor[i]; c && c <= h->nevents && o->unused_events <= h->nevents;
+		for (uint64_t c = cursor[i]; c && c <= h->nevents && unused <= h->nevents;
 		     c = e[c - 1].next) {
-			if (e[c - 1].seq < o->first_unused_step) {
+			/* In a process with threads, clock reads are elastic (runtime.c): some
+			 * the recording has are not made again. */
+			const struct at_rawrec *r = (const void *)(v.base + e[c - 1].offset);
+			if (h->nthreads > 1 && clock_read(r->call)) {
+				o->elastic++;
+				continue;
+			}
+			unused++;
+			if (o->unused_events + unused == 1 || e[c - 1].seq < o->first_unused_step) {
 				o->first_unused_step = e[c - 1].seq;
 				o->first_unused_thread = i;
+				snprintf(o->first_unused_key, sizeof o->first_unused_key, "%s",
+				         h->key);
 			}
-			o->unused_events++;
 		}
 	}
-	o->end_delivered = h->ended != 0;
+	o->unused_events += unused;
+	if (!strcmp(h->key, AT_PROC_ROOT_KEY))
+		o->end_delivered = h->ended != 0;
+	o->relaxed += h->relaxed;
+	o->elastic += h->elastic;
+	o->signals += h->signals;
+	o->replayed_processes++;
 	at_rawlog_close(&v);
 	return 0;
+}
+
+int at_replay_outcome(const char *run_dir, struct at_replay_outcome *o)
+{
+	memset(o, 0, sizeof *o);
+	DIR *dir = opendir(run_dir);
+	if (!dir)
+		return AT_EIO;
+	struct dirent *d;
+	int rc = 0;
+	while ((d = readdir(dir))) {
+		size_t n = strlen(d->d_name);
+		if (!strncmp(d->d_name, "live-", 5)) {
+			o->live_processes++;
+		} else if (!strncmp(d->d_name, "stream-", 7) && n > 11 &&
+		           !strcmp(d->d_name + n - 4, ".raw")) {
+			char path[4096];
+			snprintf(path, sizeof path, "%s/%s", run_dir, d->d_name);
+			int r = add_stream(path, o);
+			if (r && !rc)
+				rc = r;
+		}
+	}
+	closedir(dir);
+	return rc;
 }

@@ -3,10 +3,18 @@
 #ifndef AGENTTRACE_REPLAY_INTERNAL_H
 #define AGENTTRACE_REPLAY_INTERNAL_H
 
-#define AT_REPLAY_CTL        "ctl" /* root_pid=<pid of the process to replay> */
-#define AT_REPLAY_STREAM     "stream-0.raw"
+#define AT_REPLAY_CTL        "ctl"        /* root_pid=<pid>, replayer=<pid of agenttrace replay> */
 #define AT_REPLAY_DIVERGENCE "divergence" /* written by the runtime when replay diverges */
 #define AT_REPLAY_EMPTY_DIR  "empty"      /* stands in for the directories the program opens */
 #define AT_RUN_EXCLUDE       "exclude"    /* record --exclude patterns, one per line */
+
+#include <stdio.h>
+
+/* The replay stream of the process with key `key`: stream-<key>.raw. */
+static inline void at_replay_stream_path(const char *run_dir, const char *key, char *out,
+                                         size_t cap)
+{
+	snprintf(out, cap, "%s/stream-%s.raw", run_dir, key);
+}
 
 #endif

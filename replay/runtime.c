@@ -17,6 +17,8 @@
 #include "../preload/sys_raw.h"
 #include "agenttrace/mask.h"
 #include "agenttrace/net.h"
+#include "../preload/lineage.h"
+#include "order.h"
 #include "replay_internal.h"
 
 #define malloc do_not_allocate_in_hooks
@@ -31,24 +33,13 @@ static const struct at_replay_entry *entries(void)
 	return (const struct at_replay_entry *)(at_proc.base + at_proc.hdr->events_off);
 }
 
-static int read_root_pid(void)
+static AT_TLS unsigned ndeferred; /* events deferred on this thread (take_next) */
+
+int at_replay_replayer_pid(void)
 {
-	char path[600], buf[64];
-	snprintf(path, sizeof path, "%s/" AT_REPLAY_CTL, at_proc.run_dir);
-	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	long n = at_sys_read(fd, buf, sizeof buf - 1);
-	at_sys_close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	const char *p = strstr(buf, "root_pid=");
-	if (!p)
-		return -1;
-	int pid = 0;
-	for (p += 9; *p >= '0' && *p <= '9'; p++)
-		pid = pid * 10 + (*p - '0');
+	static int pid;
+	if (!pid)
+		pid = at_ctl_int("replayer");
 	return pid;
 }
 
@@ -63,12 +54,13 @@ static int go_live(void)
 	return AT_MODE_LIVE;
 }
 
-int at_replay_open(void)
+/* Maps this process's stream, the one of key at_proc.key; live when there is none. */
+static int open_stream(void)
 {
-	if (read_root_pid() != at_proc.pid)
+	char path[800];
+	if (!at_proc.key[0] || at_proc.key[0] == '?' || !strcmp(at_proc.key, AT_LIVE_KEY))
 		return go_live();
-	char path[600];
-	snprintf(path, sizeof path, "%s/" AT_REPLAY_STREAM, at_proc.run_dir);
+	at_replay_stream_path(at_proc.run_dir, at_proc.key, path, sizeof path);
 	int fd = at_sys_open(path, O_RDWR | O_CLOEXEC, 0);
 	if (fd < 0)
 		return go_live();
@@ -91,7 +83,15 @@ int at_replay_open(void)
 	at_proc.base = p;
 	at_proc.hdr = p;
 	at_proc.capacity = size;
+	at_order_thread(0, at_sys_gettid());
 	return AT_MODE_REPLAY;
+}
+
+int at_replay_open(void)
+{
+	if (at_lineage_learn(at_proc.key, sizeof at_proc.key) < 0)
+		return go_live();
+	return open_stream();
 }
 
 void at_replay_after_fork(void)
@@ -100,7 +100,9 @@ void at_replay_after_fork(void)
 		at_sys_munmap(at_proc.base, at_proc.capacity);
 	at_proc.base = NULL;
 	at_proc.hdr = NULL;
-	__atomic_store_n(&at_proc.mode, go_live(), __ATOMIC_RELEASE);
+	ndeferred = 0;
+	at_order_after_fork();
+	__atomic_store_n(&at_proc.mode, open_stream(), __ATOMIC_RELEASE);
 }
 
 /* Writes the report for `agenttrace replay` and stops the process. The first report wins:
@@ -121,12 +123,12 @@ __attribute__((noreturn)) static void diverge_at(const char *kind, uint64_t step
 		at_rawrec_to_event(want, &wev);
 		at_event_format_args(&wev, wargs, sizeof wargs);
 	}
-	int n =
-	    snprintf(report, sizeof report,
-	             "kind=%s\npid=%d\nthread=%u\nstep=%llu\nexpected=%s(%s)\ngot=%s(%s)\n"
-	             "detail=%s\n",
-	             kind, at_proc.pid, at_thread(), (unsigned long long)step, wc ? wc->name : "",
-	             wargs, gc ? gc->name : "?", gargs, detail ? detail : "");
+	int n = snprintf(report, sizeof report,
+	                 "kind=%s\npid=%d\nkey=%s\nthread=%u\nstep=%llu\nexpected=%s(%s)\n"
+	                 "got=%s(%s)\ndetail=%s\n",
+	                 kind, at_proc.hdr ? at_proc.hdr->pid : at_proc.pid, at_proc.key,
+	                 at_thread(), (unsigned long long)step, wc ? wc->name : "", wargs,
+	                 gc ? gc->name : "?", gargs, detail ? detail : "");
 	snprintf(path, sizeof path, "%s/" AT_REPLAY_DIVERGENCE, at_proc.run_dir);
 	int rfd = at_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (rfd >= 0) {
@@ -134,6 +136,10 @@ __attribute__((noreturn)) static void diverge_at(const char *kind, uint64_t step
 		             n > 0 && (size_t)n < sizeof report ? (size_t)n : sizeof report - 1);
 		at_sys_close(rfd);
 	}
+	/* agenttrace replay stops the rest of the tree */
+	int replayer = at_replay_replayer_pid();
+	if (replayer > 0)
+		at_sys_kill(replayer, SIGUSR2);
 	for (;;)
 		at_sys_kill(at_proc.pid, SIGKILL);
 }
@@ -252,7 +258,6 @@ static const struct at_rawrec *record_at(uint64_t index)
  * in replay), and then they are served from here. */
 #define DEFERRED_MAX 64
 static AT_TLS uint64_t deferred[DEFERRED_MAX];
-static AT_TLS unsigned ndeferred;
 
 static void defer(uint64_t index)
 {
@@ -278,22 +283,145 @@ static const struct at_rawrec *take_deferred(uint16_t call, int fd, uint64_t arg
 	return NULL;
 }
 
+/* Clock reads: in a process with several threads, how many of them a thread makes can
+ * depend on timing (Python's interpreter lock reads the clock while it waits for it). So
+ * there, a clock read the recording does not have at this point is served the thread's
+ * next recorded value of that clock (or its last), and one the replay no longer makes is
+ * passed over; both are counted (`elastic`). */
+static int clock_read(uint16_t call)
+{
+	return call == AT_CALL_clock_gettime || call == AT_CALL_gettimeofday ||
+	       call == AT_CALL_time || call == AT_CALL_clock || call == AT_CALL_timespec_get;
+}
+
+static int elastic(void)
+{
+	return at_proc.hdr->nthreads > 1;
+}
+
+static AT_TLS const struct at_rawrec *last_clock[8];
+
+/* The realtime and monotonic time this thread was last served, ns (0: none yet). */
+static AT_TLS int64_t clock_now[2];
+
+static const struct at_rawrec *served_clock(const struct at_rawrec *ev)
+{
+	if (!clock_read(ev->call))
+		return ev;
+	last_clock[(ev->call + ev->arg0) % 8] = ev;
+	uint32_t len;
+	const uint8_t *p = at_rawrec_payload(ev, &len);
+	int64_t sec, frac;
+	if (ev->ret != 0 || len < 16)
+		return ev;
+	memcpy(&sec, p, 8);
+	memcpy(&frac, p + 8, 8);
+	if (ev->call == AT_CALL_clock_gettime && ev->arg0 < 2)
+		clock_now[ev->arg0] = sec * 1000000000 + frac;
+	else if (ev->call == AT_CALL_gettimeofday)
+		clock_now[CLOCK_REALTIME] = sec * 1000000000 + frac * 1000;
+	return ev;
+}
+
+int at_replay_clock_now(int clock, int64_t *ns)
+{
+	if (clock < 0 || clock > 1 || !clock_now[clock])
+		return 0;
+	*ns = clock_now[clock];
+	return 1;
+}
+
+/* A value for a clock read the recording does not have here, or NULL. */
+static const struct at_rawrec *stand_in_clock(uint64_t c, uint16_t call, uint64_t arg0)
+{
+	const struct at_replay_entry *e = entries();
+	for (int k = 0; c && k < 256; k++, c = e[c - 1].next) {
+		const struct at_rawrec *ev = record_at(c - 1);
+		if (ev->call == call && ev->arg0 == arg0)
+			return ev;
+	}
+	const struct at_rawrec *last = last_clock[(call + arg0) % 8];
+	return last && last->call == call && last->arg0 == arg0 ? last : NULL;
+}
+
+/* Events the order applies to: all but clock and randomness reads (order.c). */
+static int ordered(const struct at_rawrec *ev)
+{
+	const struct at_call_info *ci = at_call_info(ev->call);
+	return !ci || (ci->family != AT_FAMILY_TIME && ci->family != AT_FAMILY_RANDOM);
+}
+
+/* Moves this thread's cursor past event c (index + 1), in the recorded order; 0 when a
+ * signal handler took it first. */
+static int advance(uint32_t th, uint64_t *cur, uint64_t c)
+{
+	const struct at_rawrec *ev = record_at(c - 1);
+	int in_order = ordered(ev);
+	if (in_order)
+		at_order_wait(th, c - 1, 0);
+	if (!__atomic_compare_exchange_n(cur, &c, entries()[c - 1].next, 0, __ATOMIC_ACQ_REL,
+	                                 __ATOMIC_ACQUIRE))
+		return 0;
+	if (in_order)
+		at_order_taken(c - 1);
+	return 1;
+}
+
+/* Delivers the recorded signals that arrived next on this thread (hooks_signal.c). */
+static void deliver_signals(uint32_t th, uint64_t *cur)
+{
+	for (;;) {
+		uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
+		if (!c || record_at(c - 1)->call != AT_CALL_signal)
+			return;
+		if (!advance(th, cur, c))
+			continue;
+		__atomic_add_fetch(&at_proc.hdr->signals, 1, __ATOMIC_RELAXED);
+		at_signal_deliver(record_at(c - 1));
+	}
+}
+
+/* After an event, the thread runs the program's code up to its next call. In the
+ * recording, the events of other threads before that call happened first, and that code
+ * may depend on them (Python: a module another thread was importing is there, not to be
+ * imported again). So the thread goes back to the program only once their turn is over
+ * (bounded like any wait for a turn, order.c). */
+static void hold_until_next(uint32_t th, uint64_t *cur)
+{
+	uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
+	if (c && ordered(record_at(c - 1)))
+		at_order_wait(th, c - 1, 1);
+}
+
+/* This thread's number in a replay: new threads are told theirs (hooks_thread.c). */
+static uint32_t replay_thread(uint16_t call, int fd, uint64_t arg0, uint64_t arg1)
+{
+	uint32_t th = at_thread();
+	if (th >= at_proc.hdr->nthreads)
+		diverge("thread", NULL, call, fd, arg0, arg1);
+	return th;
+}
+
 /* This thread's next event; a divergence unless it is `call` on `fd` (unless ANY_FD) with
- * the same keys (those in `keys`). Nested events on the way are passed over (deferred). */
+ * the same keys (those in `keys`). Nested events on the way are passed over (deferred),
+ * and recorded signals on the way are delivered. */
 static const struct at_rawrec *take_next(uint16_t call, int fd, uint64_t arg0, uint64_t arg1,
                                          unsigned keys)
 {
-	struct at_rawlog_header *h = at_proc.hdr;
-	uint32_t th = at_thread();
-	if (th >= h->nthreads)
-		diverge("thread", NULL, call, fd, arg0, arg1);
+	uint32_t th = replay_thread(call, fd, arg0, arg1);
 	uint64_t *cur = &cursors()[th];
 	for (;;) {
+		deliver_signals(th, cur);
 		uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
 		const struct at_rawrec *ev;
 		if (c == 0) {
 			if ((ev = take_deferred(call, fd, arg0, arg1, keys)))
 				return ev;
+			if (elastic() && clock_read(call) && (ev = stand_in_clock(0, call, arg0))) {
+				__atomic_add_fetch(&at_proc.hdr->elastic, 1, __ATOMIC_RELAXED);
+				at_order_elastic(th);
+				return served_clock(ev);
+			}
 			end_of_events(call, fd, arg0, arg1);
 		}
 		const struct at_replay_entry *e = &entries()[c - 1];
@@ -304,16 +432,58 @@ static const struct at_rawrec *take_next(uint16_t call, int fd, uint64_t arg0, u
 			const struct at_rawrec *d = take_deferred(call, fd, arg0, arg1, keys);
 			if (d)
 				return d;
+			if (elastic() && clock_read(ev->call)) { /* a read replay no longer makes */
+				if (advance(th, cur, c))
+					__atomic_add_fetch(&at_proc.hdr->elastic, 1,
+					                   __ATOMIC_RELAXED);
+				continue;
+			}
+			if (elastic() && clock_read(call) && (d = stand_in_clock(c, call, arg0))) {
+				__atomic_add_fetch(&at_proc.hdr->elastic, 1, __ATOMIC_RELAXED);
+				at_order_elastic(th);
+				return served_clock(d);
+			}
 			diverge("mismatch", e, call, fd, arg0, arg1);
 		}
-		/* A signal handler may take the event first: then look again. */
-		if (!__atomic_compare_exchange_n(cur, &c, e->next, 0, __ATOMIC_ACQ_REL,
-		                                 __ATOMIC_ACQUIRE))
-			continue;
-		if (ok)
-			return ev;
+		if (!advance(th, cur, c))
+			continue; /* a signal handler took it first: look again */
+		if (ok) {
+			deliver_signals(th, cur);
+			if (ordered(ev))
+				hold_until_next(th, cur);
+			return served_clock(ev);
+		}
 		defer(c - 1);
 	}
+}
+
+const struct at_rawrec *at_replay_take_if(uint16_t call, uint64_t arg0, int match_arg0)
+{
+	uint32_t th = replay_thread(call, -1, arg0, 0);
+	uint64_t *cur = &cursors()[th];
+	for (;;) {
+		uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
+		if (!c)
+			return NULL;
+		const struct at_rawrec *ev = record_at(c - 1);
+		if (ev->call != call || (match_arg0 && ev->arg0 != arg0))
+			return NULL;
+		if (advance(th, cur, c)) {
+			if (ordered(ev))
+				hold_until_next(th, cur);
+			return ev;
+		}
+	}
+}
+
+const struct at_rawrec *at_replay_take_call(uint16_t call)
+{
+	return take_next(call, ANY_FD, 0, 0, 0);
+}
+
+void at_replay_refuse_call(uint16_t call, const char *detail)
+{
+	diverge_at("unsupported", 0, NULL, call, -1, 0, 0, detail);
 }
 
 const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, uint64_t arg1)

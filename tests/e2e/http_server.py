@@ -19,6 +19,8 @@ connections accepted, handshakes that failed included, which requests cannot sho
   POST /v1/chat/completions  OpenAI shape; "stream": true answers SSE ending in data: [DONE]
   POST /api/chat, /api/generate  Ollama shape (streams NDJSON only on an explicit "stream": true)
   POST /v1/messages       Anthropic shape
+  any  ...?delay_ms=N     waits N ms more before answering (after --delay-ms), so clients that
+                          ask at once get their answers in an order the test chooses
 """
 import argparse
 import json
@@ -29,6 +31,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 
 def write_atomically(path, text):
@@ -67,7 +70,10 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, body):
         if self.server.delay:
             time.sleep(self.server.delay)
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
+        own_delay = parse_qs(query).get("delay_ms")
+        if own_delay:
+            time.sleep(int(own_delay[0]) / 1000)
         llm = {
             "/v1/chat/completions": self.openai,
             "/api/chat": self.ollama,

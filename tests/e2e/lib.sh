@@ -100,6 +100,16 @@ http_server_stop() {
 }
 # http_requests: the number of requests the server has answered.
 http_requests() { cat "$HTTP_COUNT_FILE"; }
+# http_wait_requests N: waits up to 5 s for the server to have counted N requests. It counts
+# a request after answering it, so a client may exit before its last one counts; a test that
+# reads the count right after a run reads it after this. (tls_lib.sh has the same.)
+http_wait_requests() {
+	local i
+	for i in $(seq 50); do
+		[ "$(http_requests)" -lt "$1" ] || return 0
+		sleep 0.1
+	done
+}
 
 # net_check_replay NAME ID PHASE: replays ID; fails unless it printed $WORK/NAME.rec byte for
 # byte, exited 0 and the server counted no new request.

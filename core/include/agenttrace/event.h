@@ -14,6 +14,7 @@ enum at_family {
 	AT_FAMILY_FILE = 2,
 	AT_FAMILY_SOCKET = 3,
 	AT_FAMILY_TLS = 4,
+	AT_FAMILY_PROCESS = 5,
 	AT_FAMILY_COUNT
 };
 
@@ -60,6 +61,13 @@ enum at_arg_kind {
 	AT_ARG_TLS,     /* arg0: the connection */
 	AT_ARG_TLS_IO,  /* arg0: the connection; arg1: the byte count asked */
 	AT_ARG_TLS_INT, /* arg0: the connection; arg1: the integer given (SSL_get_error's ret) */
+	/* processes and threads */
+	AT_ARG_CHILD,  /* arg0: the child's number among this process's children (1, 2...) */
+	AT_ARG_EXEC,   /* payload: the program's path, NUL, then each argument, NUL-terminated */
+	AT_ARG_WAIT,   /* arg0: the pid asked for (as recorded); arg1: options | idtype << 32 */
+	AT_ARG_KILL,   /* arg0: the pid (or group) signalled; arg1: the signal */
+	AT_ARG_SIGNAL, /* arg0: the signal */
+	AT_ARG_THREAD, /* arg0: the new thread's number */
 };
 
 /* How a call's payload (the bytes that came in) is encoded in a sealed trace. */
@@ -79,6 +87,9 @@ enum at_encoding {
 	AT_ENC_TLS_IO,     /* success: the plaintext bytes; failure: the error queue (tls.h) */
 	AT_ENC_TLS_ERRORS, /* failure: the library's error queue (tls.h); success: nothing */
 	AT_ENC_CERT,       /* a certificate, DER-encoded */
+	AT_ENC_WAIT,       /* struct at_wait_result: the status, and rusage or siginfo (proc.h) */
+	AT_ENC_ARGV,       /* strings, each NUL-terminated: a program's path and arguments */
+	AT_ENC_SIGINFO,    /* struct at_siginfo (proc.h): who sent a signal, and why */
 };
 
 /* How a call reports failure. */

@@ -11,11 +11,12 @@
 #include <stdint.h>
 
 #include "agenttrace/event.h"
+#include "agenttrace/proc.h"
 
 #define AT_RAWLOG_MAGIC "ATRAWLOG"
 /* Bump when the layout of the header or a record changes: logs never outlive an
  * agenttrace install, so there is no compatibility to keep, only mismatches to catch. */
-#define AT_RAWLOG_VERSION     4
+#define AT_RAWLOG_VERSION     5
 #define AT_RAWLOG_HEADER_SIZE 4096u
 
 /* How a recording log grows (preload/log.c): by FIRST_WINDOW, then doubling up to WINDOW
@@ -60,6 +61,18 @@ struct at_rawlog_header {
 	/* record: bytes `agenttrace record` has already allocated ahead of the writers
 	 * (cli/prefault.c); a writer growing the log below this only maps the pages. */
 	uint64_t prepared;
+	/* The process's key (proc.h), "" when it could not be learnt. */
+	char key[AT_PROC_KEY_MAX];
+	/* Children numbered so far (their keys' last part): kept here so that an exec'd image
+	 * goes on numbering where the last one stopped. */
+	uint32_t children;
+	/* Replay streams only: the recorded order across threads (replay/order.c). */
+	uint32_t turn;         /* futex word: bumped whenever the frontier moves */
+	uint64_t frontier;     /* the first event index not consumed yet */
+	uint64_t consumed_off; /* uint8_t consumed[nevents]: 1 once taken (or never ordered) */
+	uint64_t relaxed;      /* times a thread went ahead of its turn (bounded waits) */
+	uint64_t elastic;      /* clock reads served or passed over out of place */
+	uint64_t signals;      /* recorded signals delivered again */
 };
 
 /* A record: this 48-byte header, an at_rawrec_ext when flags has AT_RAWREC_EXT, the

@@ -43,9 +43,11 @@ int at_blob_ref_resolve(const char *home, at_event *ev, void **content, struct a
  * first, then the others in the order they started. Large read payloads go to the blob
  * store of the agenttrace home `home` (NULL: none, everything stays in the trace). Adds
  * the counts ("events", "families", "calls", "payload_bytes", "processes", "complete",
- * "incomplete_reason", "blobs", "blob_bytes") to `meta` and stores it in the trace. The
- * file is written under a temporary name and renamed, so `trace_path` is either absent or
- * whole. On failure fills `problem` when given. */
+ * "incomplete_reason", "blobs", "blob_bytes") and the process tree ("tree", made from the
+ * logs' headers and process events; the root's exit from meta "exit", its arguments from
+ * meta "argv" when it has no image event, masked by meta "mask") to `meta` and stores it
+ * in the trace. The file is written under a temporary name and renamed, so `trace_path`
+ * is either absent or whole. On failure fills `problem` when given. */
 int at_seal(const char *run_dir, int root_pid, const char *home, json_t *meta,
             const char *trace_path, struct at_seal_stats *stats, struct at_trace_problem *problem);
 

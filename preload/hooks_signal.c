@@ -1,0 +1,182 @@
+/* Signals that reach the program's handlers.
+ *
+ * For the signals below, a handler the program installs (sigaction, signal) is kept here
+ * and ours is installed in its place. Record: ours logs a `signal` event (who sent it and
+ * why) on the thread it interrupts, at that point of the thread's events, then runs the
+ * program's. Replay: the runtime delivers each recorded signal again on its thread when
+ * the thread reaches that point (replay/runtime.c), through the kernel, so the program's
+ * signal mask still decides when the handler runs. Real signals of these kinds are dropped
+ * in replay (a replayed child's SIGCHLD, a timer's SIGALRM), except an interrupt or
+ * termination from outside, which ends the replay as it would end the program.
+ * Signals outside the set, and signals with no handler of the program's, are left alone. */
+#include <errno.h>
+#include <string.h>
+
+#include "preload_internal.h"
+#include "sys_raw.h"
+
+#define MANAGED                                                                                    \
+	((1ull << SIGHUP) | (1ull << SIGINT) | (1ull << SIGQUIT) | (1ull << SIGUSR1) |             \
+	 (1ull << SIGUSR2) | (1ull << SIGPIPE) | (1ull << SIGALRM) | (1ull << SIGTERM) |           \
+	 (1ull << SIGCHLD) | (1ull << SIGWINCH))
+/* Replay: a real one of these comes from outside the replay, and ends it. */
+#define FROM_OUTSIDE ((1ull << SIGHUP) | (1ull << SIGINT) | (1ull << SIGQUIT) | (1ull << SIGTERM))
+
+static int managed(int sig)
+{
+	return sig > 0 && sig < 64 && (MANAGED >> sig) & 1;
+}
+
+/* The program's own action for each managed signal, once it set one through us. */
+static struct {
+	int set;
+	struct sigaction act;
+} program[64];
+/* Replay: deliveries the runtime made and the handler has not seen yet, per signal. */
+static int injected[64];
+
+static int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+
+int (*at_real_sigaction(void))(int, const struct sigaction *, struct sigaction *)
+{
+	if (!sigaction_fn)
+		*(void **)&sigaction_fn = at_resolve("sigaction");
+	return sigaction_fn;
+}
+
+static void run_program_handler(int sig, siginfo_t *info, void *uc)
+{
+	struct sigaction a = program[sig].act;
+	if (a.sa_flags & SA_SIGINFO) {
+		if (a.sa_sigaction)
+			a.sa_sigaction(sig, info, uc);
+	} else if (a.sa_handler != SIG_IGN && a.sa_handler != SIG_DFL) {
+		a.sa_handler(sig);
+	}
+}
+
+static void on_signal(int sig, siginfo_t *info, void *uc)
+{
+	int saved = errno;
+	int m = __atomic_load_n(&at_proc.mode, __ATOMIC_RELAXED);
+	if (m == AT_MODE_REPLAY) {
+		if (__atomic_load_n(&injected[sig], __ATOMIC_ACQUIRE) > 0) {
+			__atomic_sub_fetch(&injected[sig], 1, __ATOMIC_ACQ_REL);
+		} else if ((FROM_OUTSIDE >> sig) & 1) {
+			/* Someone wants the replay stopped: the default action does that. */
+			struct sigaction dfl = {.sa_handler = SIG_DFL};
+			at_real_sigaction()(sig, &dfl, NULL);
+			at_sys(SYS_tgkill, at_sys_getpid(), at_sys_gettid(), sig);
+			errno = saved;
+			return;
+		} else {
+			errno = saved; /* the replay delivers the recorded one where it arrived */
+			return;
+		}
+	} else if (m == AT_MODE_RECORD && !at_guard) {
+		struct at_siginfo si = {
+		    .signo = sig,
+		    .code = info ? info->si_code : 0,
+		    .pid = info ? info->si_pid : 0,
+		    .uid = info ? (int32_t)info->si_uid : 0,
+		    .status = info && sig == SIGCHLD ? info->si_status : 0,
+		    .value = info ? (uint64_t)(uintptr_t)info->si_value.sival_ptr : 0};
+		at_record(AT_CALL_signal, 0, 0, (uint32_t)sig, 0, &si, sizeof si, at_stamp());
+	}
+	errno = saved;
+	if (program[sig].act.sa_flags & SA_RESETHAND) { /* once, then the default */
+		struct sigaction once = program[sig].act, dfl = {.sa_handler = SIG_DFL};
+		program[sig].act = dfl;
+		at_real_sigaction()(sig, &dfl, NULL);
+		program[sig].act = once;
+		run_program_handler(sig, info, uc);
+		program[sig].act = dfl;
+		return;
+	}
+	run_program_handler(sig, info, uc);
+}
+
+void at_signal_deliver(const struct at_rawrec *ev)
+{
+	struct at_siginfo si;
+	memset(&si, 0, sizeof si);
+	at_replay_copy(ev, &si, sizeof si);
+	int sig = (int)ev->arg0;
+	if (!managed(sig))
+		return;
+	siginfo_t info;
+	memset(&info, 0, sizeof info);
+	info.si_signo = sig;
+	info.si_code = si.code;
+	info.si_pid = si.pid;
+	info.si_uid = (uid_t)si.uid;
+	if (sig == SIGCHLD)
+		info.si_status = si.status;
+	else
+		info.si_value.sival_ptr = (void *)(uintptr_t)si.value;
+	__atomic_add_fetch(&injected[sig], 1, __ATOMIC_ACQ_REL);
+	/* To this thread: the kernel runs the handler before the call returns, unless the
+	 * program blocks the signal here, as it did when it was recorded. */
+	if (at_sys6(SYS_rt_tgsigqueueinfo, at_sys_getpid(), at_sys_gettid(), sig, (long)&info, 0,
+	            0) < 0)
+		__atomic_sub_fetch(&injected[sig], 1, __ATOMIC_ACQ_REL);
+}
+
+AT_HOOK int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	int (*real)(int, const struct sigaction *, struct sigaction *) = at_real_sigaction();
+	int m = at_enter();
+	if (m < AT_MODE_RECORD || !managed(sig) || !real)
+		return real ? real(sig, act, old) : (errno = ENOSYS, -1);
+	struct sigaction prev;
+	int had = program[sig].set;
+	if (had)
+		prev = program[sig].act;
+	int r;
+	if (!act) {
+		r = real(sig, NULL, old);
+	} else if (act->sa_handler == SIG_IGN || act->sa_handler == SIG_DFL) {
+		r = real(sig, act, old);
+		if (r == 0) {
+			program[sig].act = *act;
+			program[sig].set = 1;
+		}
+	} else {
+		struct sigaction ours = *act;
+		ours.sa_sigaction = on_signal;
+		ours.sa_flags |= SA_SIGINFO;
+		ours.sa_flags &= ~SA_RESETHAND; /* ours stays: it restores the default itself */
+		program[sig].act = *act;
+		program[sig].set = 1;
+		r = real(sig, &ours, old);
+		if (r < 0) {
+			if (had)
+				program[sig].act = prev;
+			program[sig].set = had;
+		}
+	}
+	if (r == 0 && old && had)
+		*old = prev; /* the program's handler, not ours */
+	return r;
+}
+
+/* signal(): BSD semantics, as glibc gives them (restart, the signal blocked in its own
+ * handler), through the hook above. */
+AT_HOOK sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction act, old;
+	memset(&act, 0, sizeof act);
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	sigaddset(&act.sa_mask, sig);
+	act.sa_flags = SA_RESTART;
+	if (sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+void at_signal_after_fork(void)
+{
+	/* signals pending for the parent are not the child's */
+	memset(injected, 0, sizeof injected);
+}
