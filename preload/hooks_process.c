@@ -330,17 +330,10 @@ static pid_t popen_child(FILE *f)
 	memcpy(&pid, (const char *)f + sizeof(FILE) + sizeof(void *), sizeof pid);
 	char path[64], buf[512];
 	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	int fd = pid > 0 ? at_sys_open(path, O_RDONLY | O_CLOEXEC, 0) : -1;
-	long n = fd >= 0 ? at_sys_read(fd, buf, sizeof buf - 1) : -1;
-	if (fd >= 0)
-		at_sys_close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
+	const char *p = pid > 0 ? at_stat_fields(path, buf, sizeof buf) : NULL;
 	int ppid = 0;
-	if (p && p[1] == ' ' && p[2] && p[3] == ' ')
-		for (p += 4; *p >= '0' && *p <= '9'; p++)
+	if (p && p[0] && p[1] == ' ') /* the state, then the parent's pid */
+		for (p += 2; *p >= '0' && *p <= '9'; p++)
 			ppid = ppid * 10 + (*p - '0');
 	return ppid == at_sys_getpid() ? pid : 0;
 }

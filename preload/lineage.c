@@ -123,3 +123,17 @@ uint64_t at_lineage_next_child(char *key, size_t cap)
 		key[0] = '\0';
 	return n;
 }
+
+const char *at_stat_fields(const char *path, char *buf, size_t cap)
+{
+	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	long n = at_sys_read(fd, buf, cap - 1);
+	at_sys_close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
+	return p && p[1] == ' ' ? p + 2 : NULL;
+}

@@ -25,4 +25,8 @@ void at_lineage_tell(int pid, const char *key);
  * none); returns the number. */
 uint64_t at_lineage_next_child(char *key, size_t cap);
 
+/* The fields of a /proc/<pid>/stat (or task stat) file after the command name, starting
+ * with the state (field 3), read into buf; NULL when it cannot be read. */
+const char *at_stat_fields(const char *path, char *buf, size_t cap);
+
 #endif

@@ -42,23 +42,12 @@
 static unsigned long long proc_start_ticks(void)
 {
 	char buf[1024];
-	int fd = at_sys_open("/proc/self/stat", O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	long n = at_sys_read(fd, buf, sizeof buf - 1);
-	at_sys_close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
-	if (!p)
-		return 0;
-	int field = 2;
-	for (; *p && field < 22; p++)
+	const char *p = at_stat_fields("/proc/self/stat", buf, sizeof buf);
+	for (int field = 3; p && *p && field < 22; p++)
 		if (*p == ' ')
 			field++;
 	unsigned long long v = 0;
-	while (*p >= '0' && *p <= '9')
+	while (p && *p >= '0' && *p <= '9')
 		v = v * 10 + (unsigned long long)(*p++ - '0');
 	return v;
 }

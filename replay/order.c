@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../preload/lineage.h"
 #include "../preload/preload_internal.h"
 #include "../preload/sys_raw.h"
 #include "order.h"
@@ -81,16 +82,8 @@ static int running(uint32_t th)
 		return 0;
 	char path[64], buf[256];
 	snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	long n = at_sys_read(fd, buf, sizeof buf - 1);
-	at_sys_close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'R';
+	const char *state = at_stat_fields(path, buf, sizeof buf);
+	return state && *state == 'R';
 }
 
 #define HELD (1ull << 63) /* in waiting[]: a thread held back, not a call */

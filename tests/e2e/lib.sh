@@ -102,7 +102,7 @@ http_server_stop() {
 http_requests() { cat "$HTTP_COUNT_FILE"; }
 # http_wait_requests N: waits up to 5 s for the server to have counted N requests. It counts
 # a request after answering it, so a client may exit before its last one counts; a test that
-# reads the count right after a run reads it after this. (tls_lib.sh has the same.)
+# reads the count right after a run reads it after this.
 http_wait_requests() {
 	local i
 	for i in $(seq 50); do

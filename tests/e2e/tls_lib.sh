@@ -32,17 +32,6 @@ https_server_start() {
 }
 # http_connections: the number of TCP connections the server has accepted.
 http_connections() { cat "$HTTP_CONN_FILE"; }
-# http_wait_requests N: waits up to 5 s for the server to have counted N requests. It
-# counts a request after answering it, so a client may exit before its last one counts;
-# a test that reads the count right after a run reads it after this.
-http_wait_requests() {
-	local i
-	for i in $(seq 50); do
-		[ "$(http_requests)" -lt "$1" ] || return 0
-		sleep 0.1
-	done
-}
-
 # tls_api_key: a fresh test API key in DEMO_API_KEY, exported: recordings and replays run
 # with it, as an agent's runs would. Random, so that finding it in a file means it leaked.
 tls_api_key() {

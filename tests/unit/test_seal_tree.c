@@ -1,4 +1,4 @@
-/* Unit tests for the process tree the sealer writes into meta (core/seal.c, meta "tree"):
+/* Unit tests for the process tree the sealer writes into meta (core/seal_tree.c, meta "tree"):
  * raw logs of a small process family are written by hand, as the preload lays them out
  * (keys in the headers, image, fork, spawn, wait and thread events), then sealed, and the
  * tree is compared with what those events say. */
