@@ -81,7 +81,12 @@ static void on_signal(int sig, siginfo_t *info, void *uc)
 		    .uid = info ? (int32_t)info->si_uid : 0,
 		    .status = info && sig == SIGCHLD ? info->si_status : 0,
 		    .value = info ? (uint64_t)(uintptr_t)info->si_value.sival_ptr : 0};
-		at_record(AT_CALL_signal, 0, 0, (uint32_t)sig, 0, &si, sizeof si, at_stamp());
+		/* arg1: whether it interrupted a recorded call (replay delivers it at the
+		 * start of the next call) or the program's own code (right after the last) */
+		int during = at_in_call;
+		at_record(AT_CALL_signal, 0, 0, (uint32_t)sig, (uint64_t)during, &si, sizeof si,
+		          at_stamp());
+		at_in_call = during;
 	}
 	errno = saved;
 	if (program[sig].act.sa_flags & SA_RESETHAND) { /* once, then the default */
@@ -94,6 +99,15 @@ static void on_signal(int sig, siginfo_t *info, void *uc)
 		return;
 	}
 	run_program_handler(sig, info, uc);
+}
+
+int at_signal_handled(int sig)
+{
+	if (!managed(sig) || !program[sig].set)
+		return 0;
+	const struct sigaction *a = &program[sig].act;
+	return (a->sa_flags & SA_SIGINFO) ? a->sa_sigaction != NULL
+	                                  : a->sa_handler != SIG_IGN && a->sa_handler != SIG_DFL;
 }
 
 void at_signal_deliver(const struct at_rawrec *ev)
@@ -179,4 +193,58 @@ void at_signal_after_fork(void)
 {
 	/* signals pending for the parent are not the child's */
 	memset(injected, 0, sizeof injected);
+}
+
+/* Waiting for a signal: on replay, the recorded ones due here are delivered first (the
+ * program's mask still holds them until the wait unblocks them). */
+AT_HOOK int sigsuspend(const sigset_t *mask)
+{
+	static int (*real)(const sigset_t *);
+	if (!real)
+		*(void **)&real = at_resolve("sigsuspend");
+	if (at_enter() == AT_MODE_REPLAY)
+		at_replay_signals_due(0);
+	return real(mask);
+}
+
+AT_HOOK int pause(void)
+{
+	static int (*real)(void);
+	if (!real)
+		*(void **)&real = at_resolve("pause");
+	if (at_enter() == AT_MODE_REPLAY)
+		at_replay_signals_due(0);
+	return real();
+}
+
+/* Exiting: on replay, recorded signals that arrived after the process's last call are
+ * delivered first (bash reaps its last child in its SIGCHLD handler). Not in a vfork
+ * child, which shares its parent's replay. */
+static void signals_before_exit(void)
+{
+	if (at_enter() == AT_MODE_REPLAY &&
+	    !(__atomic_load_n(&at_vforked, __ATOMIC_RELAXED) && at_sys_getpid() != at_proc.pid))
+		at_replay_signals_due(1);
+}
+
+AT_HOOK void exit(int status)
+{
+	static void (*real)(int);
+	if (!real)
+		*(void **)&real = at_resolve("exit");
+	signals_before_exit();
+	real(status);
+	__builtin_unreachable();
+}
+
+AT_HOOK void _exit(int status)
+{
+	static void (*real)(int);
+	if (!real)
+		*(void **)&real = at_resolve("_exit");
+	signals_before_exit();
+	if (real)
+		real(status);
+	at_sys(SYS_exit_group, status, 0, 0);
+	__builtin_unreachable();
 }

@@ -32,6 +32,8 @@
 #define WINDOW       AT_RAWLOG_WINDOW
 #define MAX_PAYLOAD  (256u << 20)
 
+AT_TLS int at_in_call;
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -270,6 +272,7 @@ void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0,
 	 * the program runs) never sees an uncommitted record. */
 	at_mask_payload(call, payload, ev.len);
 	at_rawrec_commit(r, size);
+	at_in_call = 0;
 }
 
 void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
@@ -292,4 +295,5 @@ void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1
 		return;
 	at_mask_payload(call, (uint8_t *)r + at_rawrec_bytes(0, at_rawrec_has_ext(&ev)), ev.len);
 	at_rawrec_commit(r, size);
+	at_in_call = 0;
 }

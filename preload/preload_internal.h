@@ -126,8 +126,12 @@ int at_log_open(void);
 uint64_t at_now_ns(void);
 /* A timestamp for durations: TSC ticks when the CPU has an invariant TSC (a few ns,
  * against two vDSO clock reads), else CLOCK_MONOTONIC ns. The sealer converts ticks. */
+/* Record: set from a hook's first stamp to its event, so that a signal handler can tell
+ * whether it interrupted a recorded call (hooks_signal.c). */
+extern AT_TLS int at_in_call;
 static inline uint64_t at_stamp(void)
 {
+	at_in_call = 1;
 	return at_proc.tsc ? __builtin_ia32_rdtsc() : at_now_ns();
 }
 /* Appends one event for the current thread; a failure stops recording, never the program. */
@@ -188,6 +192,12 @@ int at_replay_replayer_pid(void);
 /* Replay: the time on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC) this thread was last
  * served, in ns: 1, or 0 when it was served none. */
 int at_replay_clock_now(int clock, int64_t *ns);
+/* Replay: delivers the recorded signals due on this thread before its next call (a
+ * program about to wait for a signal in sigsuspend or pause would otherwise wait for ever);
+ * `now`: with each unblocked for the moment (a process about to exit). */
+void at_replay_signals_due(int now);
+/* Whether the program has its own handler for `sig` now (hooks_signal.c). */
+int at_signal_handled(int sig);
 /* Replay: delivers a recorded `signal` event to this thread (preload/hooks_signal.c). */
 void at_signal_deliver(const struct at_rawrec *ev);
 /* libc's sigaction, which the hooks use for their own handlers. */

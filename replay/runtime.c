@@ -367,17 +367,37 @@ static int advance(uint32_t th, uint64_t *cur, uint64_t c)
 	return 1;
 }
 
-/* Delivers the recorded signals that arrived next on this thread (hooks_signal.c). */
-static void deliver_signals(uint32_t th, uint64_t *cur)
+/* Delivers the recorded signals that arrived next on this thread (hooks_signal.c). One that
+ * interrupted a recorded call (a sleep, a read, a wait) is delivered at the start of the
+ * thread's next call; one that came while the program ran its own code, right after the
+ * event before it, if the program has its handler by then (else at the next call). Before
+ * the process exits, those left are delivered unblocked. */
+#define AT_NEXT_CALL 0 /* at the start of a call */
+#define AT_NOW       1 /* unblocked, before the process exits */
+#define AT_AFTER     2 /* right after an event: those that arrived between calls */
+
+static void deliver_signals(uint32_t th, uint64_t *cur, int when)
 {
+	int now = when == AT_NOW;
 	for (;;) {
 		uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
 		if (!c || record_at(c - 1)->call != AT_CALL_signal)
 			return;
+		if (when == AT_AFTER &&
+		    (record_at(c - 1)->arg1 || !at_signal_handled((int)record_at(c - 1)->arg0)))
+			return;
+		sigset_t one, old;
+		if (now) {
+			sigemptyset(&one);
+			sigaddset(&one, (int)record_at(c - 1)->arg0);
+			at_sys6(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&one, (long)&old, 8, 0, 0);
+		}
 		if (!advance(th, cur, c))
 			continue;
 		__atomic_add_fetch(&at_proc.hdr->signals, 1, __ATOMIC_RELAXED);
 		at_signal_deliver(record_at(c - 1));
+		if (now)
+			at_sys6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, 8, 0, 0);
 	}
 }
 
@@ -391,6 +411,13 @@ static void hold_until_next(uint32_t th, uint64_t *cur)
 	uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
 	if (c && ordered(record_at(c - 1)))
 		at_order_wait(th, c - 1, 1);
+}
+
+void at_replay_signals_due(int now)
+{
+	uint32_t th = at_thread();
+	if (th < at_proc.hdr->nthreads)
+		deliver_signals(th, &cursors()[th], now ? AT_NOW : AT_NEXT_CALL);
 }
 
 /* This thread's number in a replay: new threads are told theirs (hooks_thread.c). */
@@ -411,7 +438,7 @@ static const struct at_rawrec *take_next(uint16_t call, int fd, uint64_t arg0, u
 	uint32_t th = replay_thread(call, fd, arg0, arg1);
 	uint64_t *cur = &cursors()[th];
 	for (;;) {
-		deliver_signals(th, cur);
+		deliver_signals(th, cur, AT_NEXT_CALL);
 		uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
 		const struct at_rawrec *ev;
 		if (c == 0) {
@@ -448,7 +475,7 @@ static const struct at_rawrec *take_next(uint16_t call, int fd, uint64_t arg0, u
 		if (!advance(th, cur, c))
 			continue; /* a signal handler took it first: look again */
 		if (ok) {
-			deliver_signals(th, cur);
+			deliver_signals(th, cur, AT_AFTER);
 			if (ordered(ev))
 				hold_until_next(th, cur);
 			return served_clock(ev);

@@ -15,3 +15,11 @@ got = s["families"]["time"] + s["families"]["random"]  # not the stdio set-up's 
 assert got == want, f"recorded {got} events, the program made {want}"
 assert s["torn_events"] == 0
 PY
+
+# Signals reaching a Python program's handlers (its own kill, a timer, a child's exit)
+# replay where they arrived: the handlers print the clock they read, so a signal delivered
+# at another point, or not at all, changes the output.
+differs_live sigpy "$PYTHON" "$SRCDIR/samples/signals_python.py"
+record_replay sigpy "$PYTHON" "$SRCDIR/samples/signals_python.py"
+grep -q "SIGUSR1" "$WORK/sigpy.rec" && grep -q "SIGALRM" "$WORK/sigpy.rec" &&
+	grep -q "SIGCHLD" "$WORK/sigpy.rec" || fail "a signal never reached its handler: $(cat "$WORK/sigpy.rec")"
