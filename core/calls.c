@@ -25,6 +25,18 @@ const struct at_call_info *at_call_info(unsigned id)
 	return &calls[id];
 }
 
+int at_call_ordered(unsigned id)
+{
+	const struct at_call_info *ci = at_call_info(id);
+	return !ci || (ci->family != AT_FAMILY_TIME && ci->family != AT_FAMILY_RANDOM);
+}
+
+int at_call_clock_read(unsigned id)
+{
+	return id == AT_CALL_clock_gettime || id == AT_CALL_gettimeofday || id == AT_CALL_time ||
+	       id == AT_CALL_clock || id == AT_CALL_timespec_get;
+}
+
 const char *at_family_name(enum at_family family)
 {
 	switch (family) {

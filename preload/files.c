@@ -27,9 +27,8 @@ int at_vforked;
 void at_fd_set(int fd, int kind)
 {
 	/* A vfork child shares this table with its parent, which its dup2s and closes before
-	 * exec must not change. Only a process that made one pays for asking its pid. */
-	if (fd < 0 || fd >= AT_FD_TABLE ||
-	    (__atomic_load_n(&at_vforked, __ATOMIC_RELAXED) && at_sys_getpid() != at_proc.pid))
+	 * exec must not change. */
+	if (fd < 0 || fd >= AT_FD_TABLE || at_in_vfork_child())
 		return;
 	__atomic_store_n(&at_fd_kinds[fd], (uint8_t)kind, __ATOMIC_RELAXED);
 }

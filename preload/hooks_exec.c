@@ -17,18 +17,12 @@
 
 extern AT_TLS char at_vfork_key[AT_PROC_KEY_MAX];
 
-/* Whether this is a vfork child, running in its parent's memory. */
-static int in_vfork_child(void)
-{
-	return __atomic_load_n(&at_vforked, __ATOMIC_RELAXED) && at_sys_getpid() != at_proc.pid;
-}
-
 /* ---- exec ---- */
 
 static void exec_tell(int m)
 {
 	int pid = at_sys_getpid();
-	if (in_vfork_child())
+	if (at_in_vfork_child())
 		at_lineage_tell(pid, at_vfork_key);
 	else if (m == AT_MODE_LIVE)
 		at_lineage_tell(pid, AT_LIVE_KEY);
@@ -326,21 +320,21 @@ AT_HOOK int raise(int sig)
 
 AT_HOOK pid_t getpid(void)
 {
-	if (at_enter() == AT_MODE_REPLAY && !in_vfork_child())
+	if (at_enter() == AT_MODE_REPLAY && !at_in_vfork_child())
 		return at_proc.hdr->pid;
 	return at_sys_getpid();
 }
 
 AT_HOOK pid_t getppid(void)
 {
-	if (at_enter() == AT_MODE_REPLAY && !in_vfork_child())
+	if (at_enter() == AT_MODE_REPLAY && !at_in_vfork_child())
 		return at_proc.hdr->ppid;
 	return at_sys_getppid();
 }
 
 AT_HOOK pid_t gettid(void)
 {
-	if (at_enter() == AT_MODE_REPLAY && at_thread_vtid && !in_vfork_child())
+	if (at_enter() == AT_MODE_REPLAY && at_thread_vtid && !at_in_vfork_child())
 		return at_thread_vtid;
 	return at_sys_gettid();
 }

@@ -222,8 +222,7 @@ AT_HOOK int pause(void)
  * child, which shares its parent's replay. */
 static void signals_before_exit(void)
 {
-	if (at_enter() == AT_MODE_REPLAY &&
-	    !(__atomic_load_n(&at_vforked, __ATOMIC_RELAXED) && at_sys_getpid() != at_proc.pid))
+	if (at_enter() == AT_MODE_REPLAY && !at_in_vfork_child())
 		at_replay_signals_due(1);
 }
 

@@ -31,6 +31,7 @@
 
 #include "agenttrace/event.h"
 #include "agenttrace/rawlog.h"
+#include "sys_raw.h"
 
 #define AT_HOOK __attribute__((visibility("default")))
 #define AT_TLS  __thread __attribute__((tls_model("initial-exec")))
@@ -78,6 +79,13 @@ extern long (*real_syscall)(long nr, ...);
 /* Set once the process has made a vfork child (preload/files.c): from then on, calls that
  * change process state check whether they run in such a child, which shares our memory. */
 extern int at_vforked;
+/* Whether this is a vfork child, running in its parent's memory. Only a process that made
+ * one pays for asking its pid. */
+static inline int at_in_vfork_child(void)
+{
+	return __atomic_load_n(&at_vforked, __ATOMIC_RELAXED) &&
+	       at_sys6(SYS_getpid, 0, 0, 0, 0, 0, 0) != at_proc.pid;
+}
 
 /* Runs initialisation if needed; returns the mode this call runs in. */
 int at_init(void);

@@ -87,14 +87,6 @@ static int resolve_blob(const char *home, at_event *ev, void **content, struct a
 	return rc == AT_ENOMEM ? rc : AT_ECORRUPT;
 }
 
-/* Events replay takes in the recorded order across threads: all but clock and randomness
- * reads (replay/order.c). */
-static int ordered(uint16_t call)
-{
-	const struct at_call_info *ci = at_call_info(call);
-	return !ci || (ci->family != AT_FAMILY_TIME && ci->family != AT_FAMILY_RANDOM);
-}
-
 int at_replay_prepare(at_trace *t, unsigned stream, const char *key, int end_signal,
                       const char *run_dir, const char *home, struct at_trace_problem *pb)
 {
@@ -139,7 +131,7 @@ int at_replay_prepare(at_trace *t, unsigned stream, const char *key, int end_sig
 			rc = AT_ENOMEM;
 			break;
 		}
-		*taken = !ordered(ev.call); /* never waited for */
+		*taken = !at_call_ordered(ev.call); /* never waited for */
 		if (last[ev.thread])
 			((struct at_replay_entry *)entries.p)[last[ev.thread] - 1].next = n + 1;
 		else
@@ -251,12 +243,6 @@ int at_replay_divergence(const char *run_dir, struct at_divergence *d)
 	return 1;
 }
 
-static int clock_read(uint16_t call)
-{
-	return call == AT_CALL_clock_gettime || call == AT_CALL_gettimeofday ||
-	       call == AT_CALL_time || call == AT_CALL_clock || call == AT_CALL_timespec_get;
-}
-
 /* Adds one replayed stream's leftovers and counters to `o`. */
 static int add_stream(const char *path, struct at_replay_outcome *o)
 {
@@ -275,7 +261,7 @@ static int add_stream(const char *path, struct at_replay_outcome *o)
 			/* In a process with threads, clock reads are elastic (runtime.c): some
 			 * the recording has are not made again. */
 			const struct at_rawrec *r = (const void *)(v.base + e[c - 1].offset);
-			if (h->nthreads > 1 && clock_read(r->call)) {
+			if (h->nthreads > 1 && at_call_clock_read(r->call)) {
 				o->elastic++;
 				continue;
 			}

@@ -288,12 +288,6 @@ static const struct at_rawrec *take_deferred(uint16_t call, int fd, uint64_t arg
  * there, a clock read the recording does not have at this point is served the thread's
  * next recorded value of that clock (or its last), and one the replay no longer makes is
  * passed over; both are counted (`elastic`). */
-static int clock_read(uint16_t call)
-{
-	return call == AT_CALL_clock_gettime || call == AT_CALL_gettimeofday ||
-	       call == AT_CALL_time || call == AT_CALL_clock || call == AT_CALL_timespec_get;
-}
-
 static int elastic(void)
 {
 	return at_proc.hdr->nthreads > 1;
@@ -306,7 +300,7 @@ static AT_TLS int64_t clock_now[2];
 
 static const struct at_rawrec *served_clock(const struct at_rawrec *ev)
 {
-	if (!clock_read(ev->call))
+	if (!at_call_clock_read(ev->call))
 		return ev;
 	last_clock[(ev->call + ev->arg0) % 8] = ev;
 	uint32_t len;
@@ -344,19 +338,12 @@ static const struct at_rawrec *stand_in_clock(uint64_t c, uint16_t call, uint64_
 	return last && last->call == call && last->arg0 == arg0 ? last : NULL;
 }
 
-/* Events the order applies to: all but clock and randomness reads (order.c). */
-static int ordered(const struct at_rawrec *ev)
-{
-	const struct at_call_info *ci = at_call_info(ev->call);
-	return !ci || (ci->family != AT_FAMILY_TIME && ci->family != AT_FAMILY_RANDOM);
-}
-
 /* Moves this thread's cursor past event c (index + 1), in the recorded order; 0 when a
  * signal handler took it first. */
 static int advance(uint32_t th, uint64_t *cur, uint64_t c)
 {
 	const struct at_rawrec *ev = record_at(c - 1);
-	int in_order = ordered(ev);
+	int in_order = at_call_ordered(ev->call);
 	if (in_order)
 		at_order_wait(th, c - 1, 0);
 	if (!__atomic_compare_exchange_n(cur, &c, entries()[c - 1].next, 0, __ATOMIC_ACQ_REL,
@@ -409,7 +396,7 @@ static void deliver_signals(uint32_t th, uint64_t *cur, int when)
 static void hold_until_next(uint32_t th, uint64_t *cur)
 {
 	uint64_t c = __atomic_load_n(cur, __ATOMIC_ACQUIRE);
-	if (c && ordered(record_at(c - 1)))
+	if (c && at_call_ordered(record_at(c - 1)->call))
 		at_order_wait(th, c - 1, 1);
 }
 
@@ -444,7 +431,8 @@ static const struct at_rawrec *take_next(uint16_t call, int fd, uint64_t arg0, u
 		if (c == 0) {
 			if ((ev = take_deferred(call, fd, arg0, arg1, keys)))
 				return ev;
-			if (elastic() && clock_read(call) && (ev = stand_in_clock(0, call, arg0))) {
+			if (elastic() && at_call_clock_read(call) &&
+			    (ev = stand_in_clock(0, call, arg0))) {
 				__atomic_add_fetch(&at_proc.hdr->elastic, 1, __ATOMIC_RELAXED);
 				at_order_elastic(th);
 				return served_clock(ev);
@@ -459,13 +447,15 @@ static const struct at_rawrec *take_next(uint16_t call, int fd, uint64_t arg0, u
 			const struct at_rawrec *d = take_deferred(call, fd, arg0, arg1, keys);
 			if (d)
 				return d;
-			if (elastic() && clock_read(ev->call)) { /* a read replay no longer makes */
+			if (elastic() &&
+			    at_call_clock_read(ev->call)) { /* a read replay no longer makes */
 				if (advance(th, cur, c))
 					__atomic_add_fetch(&at_proc.hdr->elastic, 1,
 					                   __ATOMIC_RELAXED);
 				continue;
 			}
-			if (elastic() && clock_read(call) && (d = stand_in_clock(c, call, arg0))) {
+			if (elastic() && at_call_clock_read(call) &&
+			    (d = stand_in_clock(c, call, arg0))) {
 				__atomic_add_fetch(&at_proc.hdr->elastic, 1, __ATOMIC_RELAXED);
 				at_order_elastic(th);
 				return served_clock(d);
@@ -476,7 +466,7 @@ static const struct at_rawrec *take_next(uint16_t call, int fd, uint64_t arg0, u
 			continue; /* a signal handler took it first: look again */
 		if (ok) {
 			deliver_signals(th, cur, AT_AFTER);
-			if (ordered(ev))
+			if (at_call_ordered(ev->call))
 				hold_until_next(th, cur);
 			return served_clock(ev);
 		}
@@ -496,7 +486,7 @@ const struct at_rawrec *at_replay_take_if(uint16_t call, uint64_t arg0, int matc
 		if (ev->call != call || (match_arg0 && ev->arg0 != arg0))
 			return NULL;
 		if (advance(th, cur, c)) {
-			if (ordered(ev))
+			if (at_call_ordered(ev->call))
 				hold_until_next(th, cur);
 			return ev;
 		}

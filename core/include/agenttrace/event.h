@@ -118,6 +118,12 @@ struct at_call_info {
 
 /* The description of call `id`, or NULL for an id this version does not know. */
 const struct at_call_info *at_call_info(unsigned id);
+/* Whether replay keeps call `id`'s events in the recorded order across threads: all but
+ * clock and randomness reads (replay/order.c). */
+int at_call_ordered(unsigned id);
+/* Whether call `id` reads a clock (clock_gettime, gettimeofday, time, clock,
+ * timespec_get): in a process with threads, replay serves these elastically. */
+int at_call_clock_read(unsigned id);
 /* "time", "random", "file", "socket". */
 const char *at_family_name(enum at_family family);
 
