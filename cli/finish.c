@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,9 +19,20 @@ int write_pending(at_store *s, const char *id, const char *run_dir, json_t *meta
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	json_t *p = json_pack("{s:s, s:i, s:O}", "run_dir", run_dir, "agenttrace_pid",
 	                      (json_int_t)getpid(), "meta", meta);
-	/* Mode 0600, like the trace it becomes (json_dump_file would leave it to the umask). */
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int rc = p && fd >= 0 && json_dumpfd(p, fd, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 ? 0 : -1;
+	/* Mode 0600, like the trace it becomes (json_dump_file would leave it to the umask).
+	 * Written in one piece: json_dumpfd makes a system call per token, and this runs
+	 * before the program starts. */
+	char *text = p ? json_dumps(p, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	int rc = fd >= 0 ? 0 : -1;
+	for (size_t done = 0, len = text ? strlen(text) : 0; !rc && done < len;) {
+		ssize_t n = write(fd, text + done, len - done);
+		if (n < 0 && errno != EINTR)
+			rc = -1;
+		else if (n > 0)
+			done += (size_t)n;
+	}
+	free(text);
 	if (fd >= 0 && close(fd) < 0)
 		rc = -1;
 	if (!rc && rename(tmp, path) < 0)

@@ -35,7 +35,7 @@ AT_HOOK DIR *opendir(const char *path_arg)
 	switch (m) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		DIR *d = real_opendir(path);
+		DIR *d = AT_REAL(opendir)(path);
 		int e = d ? 0 : errno, fd = dir_fd(d);
 		if (d)
 			at_fd_set(fd, AT_FD_DIR);
@@ -53,17 +53,17 @@ AT_HOOK DIR *opendir(const char *path_arg)
 			return NULL;
 		}
 		at_replay_reserve_fd(fd, AT_FD_DIR, 1, NULL, -1);
-		DIR *d = real_fdopendir(fd);
+		DIR *d = AT_REAL(fdopendir)(fd);
 		if (!d)
 			at_replay_refuse(ev, "replay could not open its stand-in directory");
 		return d;
 	}
 	default:
-		if (!real_opendir) {
+		if (!AT_REAL(opendir)) {
 			errno = ENOSYS;
 			return NULL;
 		}
-		return real_opendir(path);
+		return AT_REAL(opendir)(path);
 	}
 }
 
@@ -73,7 +73,7 @@ AT_HOOK DIR *fdopendir(int fd)
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		DIR *d = real_fdopendir(fd);
+		DIR *d = AT_REAL(fdopendir)(fd);
 		int e = d ? 0 : errno;
 		if (d)
 			at_fd_set(fd, AT_FD_DIR);
@@ -86,11 +86,11 @@ AT_HOOK DIR *fdopendir(int fd)
 		const struct at_rawrec *ev = at_replay_take_fd(AT_CALL_fdopendir, fd, 0, 0);
 		if (at_replay_ret(ev) < 0)
 			return NULL;
-		DIR *d = real_fdopendir(fd);
+		DIR *d = AT_REAL(fdopendir)(fd);
 		if (!d) { /* the stand-in was a file: the program opened it without O_DIRECTORY */
 			int cloexec = (int)at_sys(SYS_fcntl, fd, F_GETFD, 0) > 0;
 			at_replay_reserve_fd(fd, AT_FD_DIR, cloexec, NULL, -1);
-			d = real_fdopendir(fd);
+			d = AT_REAL(fdopendir)(fd);
 		}
 		if (!d)
 			at_replay_refuse(ev, "replay could not open its stand-in directory");
@@ -98,11 +98,11 @@ AT_HOOK DIR *fdopendir(int fd)
 		return d;
 	}
 	default:
-		if (!real_fdopendir) {
+		if (!AT_REAL(fdopendir)) {
 			errno = ENOSYS;
 			return NULL;
 		}
-		return real_fdopendir(fd);
+		return AT_REAL(fdopendir)(fd);
 	}
 }
 
@@ -114,7 +114,7 @@ AT_HOOK struct dirent *readdir(DIR *d)
 		uint64_t t0 = at_stamp();
 		int saved = errno;
 		errno = 0;
-		struct dirent *de = real_readdir(d);
+		struct dirent *de = AT_REAL(readdir)(d);
 		int e = de ? 0 : errno; /* NULL and errno unchanged: the end */
 		uint8_t head[DIRENT_HEAD];
 		struct iovec parts[2] = {AT_PART(head, 0), AT_PART(NULL, 0)};
@@ -159,7 +159,7 @@ AT_HOOK struct dirent *readdir(DIR *d)
 		    (unsigned short)((offsetof(struct dirent64, d_name) + name + 8) & ~7u);
 		return (struct dirent *)de;
 	}
-	default: return real_readdir ? real_readdir(d) : NULL;
+	default: return AT_REAL(readdir) ? AT_REAL(readdir)(d) : NULL;
 	}
 }
 AT_HOOK struct dirent64 *readdir64(DIR *d)
@@ -173,7 +173,7 @@ AT_HOOK int closedir(DIR *d)
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_closedir(d);
+		int r = AT_REAL(closedir)(d);
 		int e = AT_ERR_IF(r < 0);
 		at_fd_set(fd, AT_FD_NONE);
 		at_record_parts(AT_CALL_closedir, fd, r, e, 0, 0, NULL, 0, 0, t0);
@@ -184,7 +184,7 @@ AT_HOOK int closedir(DIR *d)
 	case AT_MODE_REPLAY: {
 		const struct at_rawrec *ev = at_replay_take_fd(AT_CALL_closedir, fd, 0, 0);
 		int r = (int)at_replay_ret(ev), e = errno;
-		real_closedir(d); /* frees the DIR and closes the stand-in */
+		AT_REAL(closedir)(d); /* frees the DIR and closes the stand-in */
 		at_fd_set(fd, AT_FD_NONE);
 		if (r < 0)
 			errno = e;
@@ -192,11 +192,11 @@ AT_HOOK int closedir(DIR *d)
 	}
 	default:
 		at_fd_set(fd, AT_FD_NONE);
-		if (!real_closedir) {
+		if (!AT_REAL(closedir)) {
 			errno = ENOSYS;
 			return -1;
 		}
-		return real_closedir(d);
+		return AT_REAL(closedir)(d);
 	}
 }
 
@@ -206,7 +206,7 @@ AT_HOOK ssize_t getdents64(int fd, void *buf, size_t count)
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		ssize_t r = real_getdents64(fd, buf, count);
+		ssize_t r = AT_REAL(getdents64)(fd, buf, count);
 		int e = AT_ERR_IF(r < 0);
 		struct iovec part = AT_PART(buf, r > 0 ? (size_t)r : 0);
 		at_record_parts(AT_CALL_getdents64, fd, r, e, count, 0, &part, 1, SIZE_MAX, t0);
@@ -220,8 +220,8 @@ AT_HOOK ssize_t getdents64(int fd, void *buf, size_t count)
 		return (ssize_t)at_replay_ret(ev);
 	}
 	default:
-		if (!real_getdents64)
+		if (!AT_REAL(getdents64))
 			return (ssize_t)AT_LIBC_RESULT(at_sys(SYS_getdents64, fd, buf, count));
-		return real_getdents64(fd, buf, count);
+		return AT_REAL(getdents64)(fd, buf, count);
 	}
 }

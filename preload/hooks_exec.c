@@ -28,7 +28,8 @@ static void exec_tell(int m)
 		at_lineage_tell(pid, AT_LIVE_KEY);
 	else if (m == AT_MODE_REPLAY)
 		at_lineage_tell(pid, at_proc.key);
-	/* record: the new image goes on with this process's log, which holds the key */
+	else if (m == AT_MODE_RECORD)
+		at_log_handover(); /* the new image goes on with this log, which holds the key */
 }
 
 /* Replay: the recording's exec failed here, so this one fails the same way (1), or it
@@ -48,6 +49,8 @@ static int exec_returned(uint16_t call, int m, const char *path, char *const arg
 {
 	int e = errno;
 	if (m == AT_MODE_RECORD) {
+		if (!at_in_vfork_child())
+			at_log_handover_cancel();
 		struct iovec parts[64];
 		int n = 0;
 		parts[n++] = AT_PART(path ? path : "", path ? strlen(path) + 1 : 1);
@@ -83,33 +86,33 @@ static int exec_returned(uint16_t call, int m, const char *path, char *const arg
 
 AT_HOOK int execve(const char *path, char *const argv[], char *const envp[])
 {
-	EXEC_HOOK(AT_CALL_execve, execve, real_execve, path, argv, path, argv, envp);
+	EXEC_HOOK(AT_CALL_execve, execve, AT_REAL(execve), path, argv, path, argv, envp);
 }
 
 AT_HOOK int execv(const char *path, char *const argv[])
 {
-	EXEC_HOOK(AT_CALL_execv, execv, real_execv, path, argv, path, argv);
+	EXEC_HOOK(AT_CALL_execv, execv, AT_REAL(execv), path, argv, path, argv);
 }
 
 AT_HOOK int execvp(const char *file, char *const argv[])
 {
-	EXEC_HOOK(AT_CALL_execvp, execvp, real_execvp, file, argv, file, argv);
+	EXEC_HOOK(AT_CALL_execvp, execvp, AT_REAL(execvp), file, argv, file, argv);
 }
 
 AT_HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	EXEC_HOOK(AT_CALL_execvpe, execvpe, real_execvpe, file, argv, file, argv, envp);
+	EXEC_HOOK(AT_CALL_execvpe, execvpe, AT_REAL(execvpe), file, argv, file, argv, envp);
 }
 
 AT_HOOK int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	EXEC_HOOK(AT_CALL_fexecve, fexecve, real_fexecve, NULL, argv, fd, argv, envp);
+	EXEC_HOOK(AT_CALL_fexecve, fexecve, AT_REAL(fexecve), NULL, argv, fd, argv, envp);
 }
 
 AT_HOOK int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
-	EXEC_HOOK(AT_CALL_execveat, execveat, real_execveat, path, argv, dirfd, path, argv, envp,
-	          flags);
+	EXEC_HOOK(AT_CALL_execveat, execveat, AT_REAL(execveat), path, argv, dirfd, path, argv,
+	          envp, flags);
 }
 
 /* execl, execlp, execle: their arguments as a vector, then the vector forms above (libc
@@ -171,7 +174,7 @@ static pid_t wait_common(uint16_t call, pid_t pid, int *status, int options, str
 {
 	int m = at_enter();
 	if (m < AT_MODE_RECORD)
-		return real_wait4(pid, status, options, ru);
+		return AT_REAL(wait4)(pid, status, options, ru);
 	struct {
 		struct at_wait_result w;
 		struct rusage u;
@@ -193,7 +196,7 @@ static pid_t wait_common(uint16_t call, pid_t pid, int *status, int options, str
 		return want;
 	}
 	uint64_t t0 = at_stamp();
-	pid_t r = real_wait4(pid, &res.w.status, options, ru ? &res.u : NULL);
+	pid_t r = AT_REAL(wait4)(pid, &res.w.status, options, ru ? &res.u : NULL);
 	int e = AT_ERR_IF(r < 0);
 	size_t len = r > 0 ? (ru ? sizeof res : sizeof res.w) : 0;
 	at_record(call, r, e, (uint32_t)pid, (uint32_t)options, &res, len, t0);
@@ -228,7 +231,7 @@ AT_HOOK int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
 	int m = at_enter();
 	if (m < AT_MODE_RECORD)
-		return real_waitid(idtype, id, info, options);
+		return AT_REAL(waitid)(idtype, id, info, options);
 	uint64_t keys = (uint32_t)options | (uint64_t)idtype << 32;
 	struct at_siginfo si;
 	memset(&si, 0, sizeof si);
@@ -254,7 +257,7 @@ AT_HOOK int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 	uint64_t t0 = at_stamp();
 	siginfo_t local;
 	memset(&local, 0, sizeof local);
-	int r = real_waitid(idtype, id, info ? info : &local, options);
+	int r = AT_REAL(waitid)(idtype, id, info ? info : &local, options);
 	int e = AT_ERR_IF(r < 0);
 	const siginfo_t *got = info ? info : &local;
 	if (r == 0)
@@ -286,7 +289,7 @@ AT_HOOK int kill(pid_t pid, int sig)
 	if (m == AT_MODE_REPLAY)
 		return send_common(AT_CALL_kill, m, (uint32_t)pid, sig, 0, 0);
 	uint64_t t0 = at_stamp();
-	int r = real_kill(pid, sig);
+	int r = AT_REAL(kill)(pid, sig);
 	if (m < AT_MODE_RECORD)
 		return r;
 	return send_common(AT_CALL_kill, m, (uint32_t)pid, sig, r, t0);
@@ -298,7 +301,7 @@ AT_HOOK int killpg(pid_t pgrp, int sig)
 	if (m == AT_MODE_REPLAY)
 		return send_common(AT_CALL_killpg, m, (uint32_t)pgrp, sig, 0, 0);
 	uint64_t t0 = at_stamp();
-	int r = real_killpg(pgrp, sig);
+	int r = AT_REAL(killpg)(pgrp, sig);
 	if (m < AT_MODE_RECORD)
 		return r;
 	return send_common(AT_CALL_killpg, m, (uint32_t)pgrp, sig, r, t0);
@@ -310,7 +313,7 @@ AT_HOOK int raise(int sig)
 	if (m == AT_MODE_REPLAY)
 		return send_common(AT_CALL_raise, m, (uint32_t)sig, sig, 0, 0);
 	uint64_t t0 = at_stamp();
-	int r = real_raise(sig);
+	int r = AT_REAL(raise)(sig);
 	if (m < AT_MODE_RECORD)
 		return r;
 	return send_common(AT_CALL_raise, m, (uint32_t)sig, sig, r, t0);

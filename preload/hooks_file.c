@@ -27,12 +27,12 @@
 
 static int real_open_any(uint16_t call, int dirfd, const char *path, int flags, mode_t mode)
 {
-	if (call == AT_CALL_creat && real_creat)
-		return real_creat(path, mode);
-	if (call == AT_CALL_open && real_open)
-		return real_open(path, flags, mode);
-	if (call == AT_CALL_openat && real_openat)
-		return real_openat(dirfd, path, flags, mode);
+	if (call == AT_CALL_creat && AT_REAL(creat))
+		return AT_REAL(creat)(path, mode);
+	if (call == AT_CALL_open && AT_REAL(open))
+		return AT_REAL(open)(path, flags, mode);
+	if (call == AT_CALL_openat && AT_REAL(openat))
+		return AT_REAL(openat)(dirfd, path, flags, mode);
 	if (call == AT_CALL_creat)
 		flags = O_CREAT | O_WRONLY | O_TRUNC;
 	return (int)AT_LIBC_RESULT(at_sys6(SYS_openat, dirfd, (long)path, flags, mode, 0, 0));
@@ -119,7 +119,7 @@ AT_HOOK int close(int fd)
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_close(fd);
+		int r = AT_REAL(close)(fd);
 		int e = AT_ERR_IF(r < 0);
 		at_fd_set(fd, AT_FD_NONE); /* Linux frees the number even when close fails */
 		at_epoll_forget(fd);
@@ -136,9 +136,9 @@ AT_HOOK int close(int fd)
 	default:
 		at_fd_set(fd, AT_FD_NONE);
 		at_epoll_forget(fd);
-		if (!real_close)
+		if (!AT_REAL(close))
 			return (int)AT_LIBC_RESULT(at_sys_close(fd));
-		return real_close(fd);
+		return AT_REAL(close)(fd);
 	}
 }
 
@@ -154,8 +154,8 @@ AT_HOOK int close_range(unsigned int first, unsigned int last, int flags)
 			at_sys(SYS_close_range, first, last, flags);
 	} else {
 		uint64_t t0 = at_stamp();
-		r = real_close_range
-		        ? real_close_range(first, last, flags)
+		r = AT_REAL(close_range)
+		        ? AT_REAL(close_range)(first, last, flags)
 		        : (int)AT_LIBC_RESULT(at_sys(SYS_close_range, first, last, flags));
 		e = AT_ERR_IF(r < 0);
 		if (m == AT_MODE_RECORD)
@@ -173,12 +173,13 @@ AT_HOOK int close_range(unsigned int first, unsigned int last, int flags)
 static int real_dup_any(uint16_t call, int fd, int newfd, int flags)
 {
 	if (call == AT_CALL_dup)
-		return real_dup ? real_dup(fd) : (int)AT_LIBC_RESULT(at_sys(SYS_dup, fd, 0, 0));
+		return AT_REAL(dup) ? AT_REAL(dup)(fd)
+		                    : (int)AT_LIBC_RESULT(at_sys(SYS_dup, fd, 0, 0));
 	if (call == AT_CALL_dup2)
-		return real_dup2 ? real_dup2(fd, newfd)
-		                 : (int)AT_LIBC_RESULT(at_sys(SYS_dup2, fd, newfd, 0));
-	return real_dup3 ? real_dup3(fd, newfd, flags)
-	                 : (int)AT_LIBC_RESULT(at_sys(SYS_dup3, fd, newfd, flags));
+		return AT_REAL(dup2) ? AT_REAL(dup2)(fd, newfd)
+		                     : (int)AT_LIBC_RESULT(at_sys(SYS_dup2, fd, newfd, 0));
+	return AT_REAL(dup3) ? AT_REAL(dup3)(fd, newfd, flags)
+	                     : (int)AT_LIBC_RESULT(at_sys(SYS_dup3, fd, newfd, flags));
 }
 
 /* dup, dup2 and dup3: the copy is what the original was. */
@@ -257,8 +258,8 @@ static int int_arg_cmd(int cmd)
 
 static int real_fcntl_any(int fd, int cmd, unsigned long arg)
 {
-	if (real_fcntl)
-		return real_fcntl(fd, cmd, arg);
+	if (AT_REAL(fcntl))
+		return AT_REAL(fcntl)(fd, cmd, arg);
 	return (int)AT_LIBC_RESULT(at_sys(SYS_fcntl, fd, cmd, arg));
 }
 
@@ -314,7 +315,7 @@ AT_HOOK off_t lseek(int fd, off_t offset, int whence)
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		off_t r = real_lseek(fd, offset, whence);
+		off_t r = AT_REAL(lseek)(fd, offset, whence);
 		int e = AT_ERR_IF(r < 0);
 		at_record_parts(AT_CALL_lseek, fd, r, e, (uint64_t)offset, (uint32_t)whence, NULL,
 		                0, 0, t0);
@@ -324,9 +325,9 @@ AT_HOOK off_t lseek(int fd, off_t offset, int whence)
 		return (off_t)at_replay_ret(
 		    at_replay_take_fd(AT_CALL_lseek, fd, (uint64_t)offset, (uint32_t)whence));
 	default:
-		if (!real_lseek)
+		if (!AT_REAL(lseek))
 			return (off_t)AT_LIBC_RESULT(at_sys(SYS_lseek, fd, offset, whence));
-		return real_lseek(fd, offset, whence);
+		return AT_REAL(lseek)(fd, offset, whence);
 	}
 }
 off_t lseek64(int fd, off_t offset, int whence) ALIAS(lseek);
@@ -351,22 +352,23 @@ static ssize_t real_io(const struct io_call *c)
 	size_t n = c->iov[0].iov_len;
 	switch (c->call) {
 	case AT_CALL_read:
-		return real_read ? real_read(c->fd, buf, n)
-		                 : AT_LIBC_RESULT(at_sys_read(c->fd, buf, n));
+		return AT_REAL(read) ? AT_REAL(read)(c->fd, buf, n)
+		                     : AT_LIBC_RESULT(at_sys_read(c->fd, buf, n));
 	case AT_CALL_pread:
-		return real_pread ? real_pread(c->fd, buf, n, c->offset)
-		                  : AT_LIBC_RESULT(at_sys6(SYS_pread64, c->fd, (long)buf, (long)n,
-		                                           c->offset, 0, 0));
-	case AT_CALL_readv: return real_readv(c->fd, c->iov, c->iovcnt);
-	case AT_CALL_preadv: return real_preadv(c->fd, c->iov, c->iovcnt, c->offset);
-	case AT_CALL_preadv2: return real_preadv2(c->fd, c->iov, c->iovcnt, c->offset, c->flags);
+		return AT_REAL(pread) ? AT_REAL(pread)(c->fd, buf, n, c->offset)
+		                      : AT_LIBC_RESULT(at_sys6(SYS_pread64, c->fd, (long)buf,
+		                                               (long)n, c->offset, 0, 0));
+	case AT_CALL_readv: return AT_REAL(readv)(c->fd, c->iov, c->iovcnt);
+	case AT_CALL_preadv: return AT_REAL(preadv)(c->fd, c->iov, c->iovcnt, c->offset);
+	case AT_CALL_preadv2:
+		return AT_REAL(preadv2)(c->fd, c->iov, c->iovcnt, c->offset, c->flags);
 	case AT_CALL_write:
-		return real_write ? real_write(c->fd, buf, n)
-		                  : AT_LIBC_RESULT(at_sys_write(c->fd, buf, n));
-	case AT_CALL_pwrite: return real_pwrite(c->fd, buf, n, c->offset);
-	case AT_CALL_writev: return real_writev(c->fd, c->iov, c->iovcnt);
-	case AT_CALL_pwritev: return real_pwritev(c->fd, c->iov, c->iovcnt, c->offset);
-	default: return real_pwritev2(c->fd, c->iov, c->iovcnt, c->offset, c->flags);
+		return AT_REAL(write) ? AT_REAL(write)(c->fd, buf, n)
+		                      : AT_LIBC_RESULT(at_sys_write(c->fd, buf, n));
+	case AT_CALL_pwrite: return AT_REAL(pwrite)(c->fd, buf, n, c->offset);
+	case AT_CALL_writev: return AT_REAL(writev)(c->fd, c->iov, c->iovcnt);
+	case AT_CALL_pwritev: return AT_REAL(pwritev)(c->fd, c->iov, c->iovcnt, c->offset);
+	default: return AT_REAL(pwritev2)(c->fd, c->iov, c->iovcnt, c->offset, c->flags);
 	}
 }
 
@@ -562,7 +564,7 @@ ssize_t pwritev64v2(int fd, const struct iovec *iov, int iovcnt, off_t offset, i
 		case AT_MODE_REPLAY:                                                               \
 			return (int)at_replay_ret(at_replay_take_fd(AT_CALL_##name, fd, a0, a1));  \
 		default:                                                                           \
-			if (!real_##name) {                                                        \
+			if (!AT_REAL(name)) {                                                      \
 				errno = ENOSYS;                                                    \
 				return -1;                                                         \
 			}                                                                          \
@@ -572,61 +574,61 @@ ssize_t pwritev64v2(int fd, const struct iovec *iov, int iovcnt, off_t offset, i
 
 AT_HOOK int ftruncate(int fd, off_t len)
 {
-	STATUS_HOOK(ftruncate, fd, (uint64_t)len, 0, real_ftruncate(fd, len));
+	STATUS_HOOK(ftruncate, fd, (uint64_t)len, 0, AT_REAL(ftruncate)(fd, len));
 }
 int ftruncate64(int fd, off_t len) ALIAS(ftruncate);
 
 AT_HOOK int fsync(int fd)
 {
-	STATUS_HOOK(fsync, fd, 0, 0, real_fsync(fd));
+	STATUS_HOOK(fsync, fd, 0, 0, AT_REAL(fsync)(fd));
 }
 
 AT_HOOK int fdatasync(int fd)
 {
-	STATUS_HOOK(fdatasync, fd, 0, 0, real_fdatasync(fd));
+	STATUS_HOOK(fdatasync, fd, 0, 0, AT_REAL(fdatasync)(fd));
 }
 
 AT_HOOK int fallocate(int fd, int mode, off_t offset, off_t len)
 {
 	STATUS_HOOK(fallocate, fd, (uint64_t)len, (uint64_t)offset,
-	            real_fallocate(fd, mode, offset, len));
+	            AT_REAL(fallocate)(fd, mode, offset, len));
 }
 int fallocate64(int fd, int mode, off_t offset, off_t len) ALIAS(fallocate);
 
 AT_HOOK int posix_fallocate(int fd, off_t offset, off_t len)
 {
 	STATUS_HOOK(posix_fallocate, fd, (uint64_t)len, (uint64_t)offset,
-	            real_posix_fallocate(fd, offset, len));
+	            AT_REAL(posix_fallocate)(fd, offset, len));
 }
 int posix_fallocate64(int fd, off_t offset, off_t len) ALIAS(posix_fallocate);
 
 AT_HOOK int fchmod(int fd, mode_t mode)
 {
-	STATUS_HOOK(fchmod, fd, mode, 0, real_fchmod(fd, mode));
+	STATUS_HOOK(fchmod, fd, mode, 0, AT_REAL(fchmod)(fd, mode));
 }
 
 AT_HOOK int fchown(int fd, uid_t uid, gid_t gid)
 {
-	STATUS_HOOK(fchown, fd, uid, gid, real_fchown(fd, uid, gid));
+	STATUS_HOOK(fchown, fd, uid, gid, AT_REAL(fchown)(fd, uid, gid));
 }
 
 AT_HOOK int futimens(int fd, const struct timespec times[2])
 {
-	STATUS_HOOK(futimens, fd, 0, 0, real_futimens(fd, times));
+	STATUS_HOOK(futimens, fd, 0, 0, AT_REAL(futimens)(fd, times));
 }
 
 /* Replay does not follow: the descriptor stands for an empty directory, not the recorded
  * one, and the program's later path calls are answered from the trace anyway. */
 AT_HOOK int fchdir(int fd)
 {
-	STATUS_HOOK(fchdir, fd, 0, 0, real_fchdir(fd));
+	STATUS_HOOK(fchdir, fd, 0, 0, AT_REAL(fchdir)(fd));
 }
 
 /* ---- terminals ---- */
 
 AT_HOOK int isatty(int fd)
 {
-	STATUS_HOOK(isatty, fd, 0, 0, real_isatty(fd));
+	STATUS_HOOK(isatty, fd, 0, 0, AT_REAL(isatty)(fd));
 }
 
 /* The bytes an ioctl request writes back, for the requests programs ask of files and
@@ -655,7 +657,7 @@ AT_HOOK int ioctl(int fd, unsigned long req, ...)
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_ioctl(fd, req, arg);
+		int r = AT_REAL(ioctl)(fd, req, arg);
 		int e = AT_ERR_IF(r < 0);
 		struct iovec part = AT_PART(arg, r >= 0 && arg ? ioctl_out_size(req) : 0);
 		at_record_parts(AT_CALL_ioctl, fd, r, e, req, 0, &part, 1, SIZE_MAX, t0);
@@ -668,9 +670,9 @@ AT_HOOK int ioctl(int fd, unsigned long req, ...)
 		return (int)at_replay_ret(ev);
 	}
 	default:
-		if (!real_ioctl)
+		if (!AT_REAL(ioctl))
 			return (int)AT_LIBC_RESULT(at_sys(SYS_ioctl, fd, req, arg));
-		return real_ioctl(fd, req, arg);
+		return AT_REAL(ioctl)(fd, req, arg);
 	}
 }
 
@@ -680,7 +682,7 @@ AT_HOOK int tcgetattr(int fd, struct termios *t)
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_tcgetattr(fd, t);
+		int r = AT_REAL(tcgetattr)(fd, t);
 		int e = AT_ERR_IF(r < 0);
 		struct iovec part = AT_PART(t, r == 0 ? sizeof *t : 0);
 		at_record_parts(AT_CALL_tcgetattr, fd, r, e, 0, 0, &part, 1, SIZE_MAX, t0);
@@ -692,11 +694,11 @@ AT_HOOK int tcgetattr(int fd, struct termios *t)
 		return (int)at_replay_ret(ev);
 	}
 	default:
-		if (!real_tcgetattr) {
+		if (!AT_REAL(tcgetattr)) {
 			errno = ENOSYS;
 			return -1;
 		}
-		return real_tcgetattr(fd, t);
+		return AT_REAL(tcgetattr)(fd, t);
 	}
 }
 
@@ -709,7 +711,7 @@ AT_HOOK void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 	switch (m) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		void *p = real_mmap(addr, len, prot, flags, fd, offset);
+		void *p = AT_REAL(mmap)(addr, len, prot, flags, fd, offset);
 		int e = p == MAP_FAILED ? errno : 0;
 		/* What the program will see there: the file's bytes, up to its end. */
 		struct stat st;
@@ -755,11 +757,11 @@ AT_HOOK void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 		return q;
 	}
 	default:
-		if (!real_mmap) {
+		if (!AT_REAL(mmap)) {
 			long p = at_sys6(SYS_mmap, (long)addr, (long)len, prot, flags, fd, offset);
 			return (void *)AT_LIBC_RESULT(p);
 		}
-		return real_mmap(addr, len, prot, flags, fd, offset);
+		return AT_REAL(mmap)(addr, len, prot, flags, fd, offset);
 	}
 }
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t offset) ALIAS(mmap);

@@ -121,7 +121,7 @@ AT_HOOK int getaddrinfo(const char *node, const char *service, const struct addr
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		at_guard++;
-		int r = real_getaddrinfo(node, service, hints, res);
+		int r = AT_REAL(getaddrinfo)(node, service, hints, res);
 		at_guard--;
 		int e = r == EAI_SYSTEM ? errno : 0;
 		struct packed b;
@@ -148,7 +148,7 @@ AT_HOOK int getaddrinfo(const char *node, const char *service, const struct addr
 		}
 		RETURN_ERR(r, r == EAI_SYSTEM ? e : 0);
 	}
-	default: return real_getaddrinfo(node, service, hints, res);
+	default: return AT_REAL(getaddrinfo)(node, service, hints, res);
 	}
 }
 
@@ -182,7 +182,7 @@ AT_HOOK int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host, 
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		at_guard++;
-		int r = real_getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+		int r = AT_REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
 		at_guard--;
 		int e = r == EAI_SYSTEM ? errno : 0;
 		const char *h = r == 0 && host && hostlen ? host : "";
@@ -221,7 +221,7 @@ AT_HOOK int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host, 
 		}
 		RETURN_ERR(r, r == EAI_SYSTEM ? e : 0);
 	}
-	default: return real_getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+	default: return AT_REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
 	}
 }
 
@@ -238,7 +238,7 @@ AT_HOOK struct hostent *gethostbyname(const char *name)
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		at_guard++;
-		struct hostent *h = real_gethostbyname(name);
+		struct hostent *h = AT_REAL(gethostbyname)(name);
 		int herr = h_errno;
 		at_guard--;
 		struct packed b = {.len = 0, .mapped = 0};
@@ -266,6 +266,6 @@ AT_HOOK struct hostent *gethostbyname(const char *name)
 			at_replay_mismatch(ev, "the recorded gethostbyname result is damaged");
 		return h;
 	}
-	default: return real_gethostbyname(name);
+	default: return AT_REAL(gethostbyname)(name);
 	}
 }

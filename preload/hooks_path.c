@@ -70,7 +70,7 @@ static long path_hook(const struct path_call *c, long (*real)(const struct path_
 }
 
 #define NO_REAL(name)                                                                              \
-	if (!real_##name) {                                                                        \
+	if (!AT_REAL(name)) {                                                                      \
 		errno = ENOSYS;                                                                    \
 		return -1;                                                                         \
 	}
@@ -79,10 +79,10 @@ static long path_hook(const struct path_call *c, long (*real)(const struct path_
 
 static long real_stat_fn(const struct path_call *c)
 {
-	if (!real_stat)
+	if (!AT_REAL(stat))
 		return AT_LIBC_RESULT(
 		    at_sys6(SYS_newfstatat, AT_FDCWD, (long)c->p1, (long)c->out, 0, 0, 0));
-	return real_stat(c->p1, c->out);
+	return AT_REAL(stat)(c->p1, c->out);
 }
 AT_HOOK int stat(const char *path, struct stat *st)
 {
@@ -102,10 +102,10 @@ int __xstat64(int ver, const char *path, struct stat *st) ALIAS(__xstat);
 
 static long real_lstat_fn(const struct path_call *c)
 {
-	if (!real_lstat)
+	if (!AT_REAL(lstat))
 		return AT_LIBC_RESULT(at_sys6(SYS_newfstatat, AT_FDCWD, (long)c->p1, (long)c->out,
 		                              AT_SYMLINK_NOFOLLOW, 0, 0));
-	return real_lstat(c->p1, c->out);
+	return AT_REAL(lstat)(c->p1, c->out);
 }
 AT_HOOK int lstat(const char *path, struct stat *st)
 {
@@ -125,10 +125,10 @@ int __lxstat64(int ver, const char *path, struct stat *st) ALIAS(__lxstat);
 
 static long real_fstatat_fn(const struct path_call *c)
 {
-	if (!real_fstatat)
+	if (!AT_REAL(fstatat))
 		return AT_LIBC_RESULT(at_sys6(SYS_newfstatat, c->dirfd, (long)c->p1, (long)c->out,
 		                              (long)c->a0, 0, 0));
-	return real_fstatat(c->dirfd, c->p1, c->out, (int)c->a0);
+	return AT_REAL(fstatat)(c->dirfd, c->p1, c->out, (int)c->a0);
 }
 AT_HOOK int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
@@ -151,7 +151,7 @@ int __fxstatat64(int ver, int dirfd, const char *path, struct stat *st, int flag
 static long real_statx_fn(const struct path_call *c)
 {
 	NO_REAL(statx);
-	return real_statx(c->dirfd, c->p1, (int)c->a0, (unsigned)c->a1, c->out);
+	return AT_REAL(statx)(c->dirfd, c->p1, (int)c->a0, (unsigned)c->a1, c->out);
 }
 AT_HOOK int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *stx)
 {
@@ -167,7 +167,7 @@ AT_HOOK int fstat(int fd, struct stat *st)
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_fstat(fd, st);
+		int r = AT_REAL(fstat)(fd, st);
 		int e = AT_ERR_IF(r < 0);
 		struct iovec part = AT_PART(st, r == 0 ? sizeof *st : 0);
 		at_record_parts(AT_CALL_fstat, fd, r, e, 0, 0, &part, 1, SIZE_MAX, t0);
@@ -181,9 +181,9 @@ AT_HOOK int fstat(int fd, struct stat *st)
 		return (int)at_replay_ret(ev);
 	}
 	default:
-		if (!real_fstat)
+		if (!AT_REAL(fstat))
 			return (int)AT_LIBC_RESULT(at_sys(SYS_fstat, fd, st, 0));
-		return real_fstat(fd, st);
+		return AT_REAL(fstat)(fd, st);
 	}
 }
 AT_HOOK int fstat64(int fd, struct stat64 *st)
@@ -200,7 +200,7 @@ int __fxstat64(int ver, int fd, struct stat *st) ALIAS(__fxstat);
 static long real_access_fn(const struct path_call *c)
 {
 	NO_REAL(access);
-	return real_access(c->p1, (int)c->a0);
+	return AT_REAL(access)(c->p1, (int)c->a0);
 }
 AT_HOOK int access(const char *path, int mode)
 {
@@ -211,7 +211,7 @@ AT_HOOK int access(const char *path, int mode)
 static long real_faccessat_fn(const struct path_call *c)
 {
 	NO_REAL(faccessat);
-	return real_faccessat(c->dirfd, c->p1, (int)c->a0, (int)c->a1);
+	return AT_REAL(faccessat)(c->dirfd, c->p1, (int)c->a0, (int)c->a1);
 }
 AT_HOOK int faccessat(int dirfd, const char *path, int mode, int flags)
 {
@@ -223,7 +223,7 @@ AT_HOOK int faccessat(int dirfd, const char *path, int mode, int flags)
 static long real_readlink_fn(const struct path_call *c)
 {
 	NO_REAL(readlink);
-	return real_readlink(c->p1, c->out, c->out_len);
+	return AT_REAL(readlink)(c->p1, c->out, c->out_len);
 }
 AT_HOOK ssize_t readlink(const char *path, char *buf, size_t len)
 {
@@ -240,7 +240,7 @@ AT_HOOK ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t b
 static long real_readlinkat_fn(const struct path_call *c)
 {
 	NO_REAL(readlinkat);
-	return real_readlinkat(c->dirfd, c->p1, c->out, c->out_len);
+	return AT_REAL(readlinkat)(c->dirfd, c->p1, c->out, c->out_len);
 }
 AT_HOOK ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
@@ -262,7 +262,7 @@ AT_HOOK char *getcwd(char *buf, size_t size)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		char *r = real_getcwd(buf, size);
+		char *r = AT_REAL(getcwd)(buf, size);
 		int e = r ? 0 : errno;
 		size_t n = r ? strlen(r) + 1 : 0;
 		struct iovec part = AT_PART(r, n);
@@ -289,11 +289,11 @@ AT_HOOK char *getcwd(char *buf, size_t size)
 		return buf;
 	}
 	default:
-		if (!real_getcwd) {
+		if (!AT_REAL(getcwd)) {
 			errno = ENOSYS;
 			return NULL;
 		}
-		return real_getcwd(buf, size);
+		return AT_REAL(getcwd)(buf, size);
 	}
 }
 #define malloc do_not_allocate_in_hooks
@@ -301,7 +301,7 @@ AT_HOOK char *getcwd(char *buf, size_t size)
 static long real_chdir_fn(const struct path_call *c)
 {
 	NO_REAL(chdir);
-	return real_chdir(c->p1);
+	return AT_REAL(chdir)(c->p1);
 }
 AT_HOOK int chdir(const char *path)
 {
@@ -319,7 +319,7 @@ AT_HOOK int chdir(const char *path)
 static long real_rename_fn(const struct path_call *c)
 {
 	NO_REAL(rename);
-	return real_rename(c->p1, c->p2);
+	return AT_REAL(rename)(c->p1, c->p2);
 }
 AT_HOOK int rename(const char *from, const char *to)
 {
@@ -332,10 +332,10 @@ static long real_renameat2_fn(const struct path_call *c)
 {
 	if (c->call == AT_CALL_renameat) {
 		NO_REAL(renameat);
-		return real_renameat(c->dirfd, c->p1, (int)(int32_t)c->a0, c->p2);
+		return AT_REAL(renameat)(c->dirfd, c->p1, (int)(int32_t)c->a0, c->p2);
 	}
 	NO_REAL(renameat2);
-	return real_renameat2(c->dirfd, c->p1, (int)(int32_t)c->a0, c->p2, (unsigned)c->a1);
+	return AT_REAL(renameat2)(c->dirfd, c->p1, (int)(int32_t)c->a0, c->p2, (unsigned)c->a1);
 }
 AT_HOOK int renameat(int fromfd, const char *from, int tofd, const char *to)
 {
@@ -353,12 +353,14 @@ AT_HOOK int renameat2(int fromfd, const char *from, int tofd, const char *to, un
 static long real_link_fn(const struct path_call *c)
 {
 	switch (c->call) {
-	case AT_CALL_symlink: NO_REAL(symlink); return real_symlink(c->p1, c->p2);
-	case AT_CALL_symlinkat: NO_REAL(symlinkat); return real_symlinkat(c->p1, c->dirfd, c->p2);
-	case AT_CALL_link: NO_REAL(link); return real_link(c->p1, c->p2);
+	case AT_CALL_symlink: NO_REAL(symlink); return AT_REAL(symlink)(c->p1, c->p2);
+	case AT_CALL_symlinkat:
+		NO_REAL(symlinkat);
+		return AT_REAL(symlinkat)(c->p1, c->dirfd, c->p2);
+	case AT_CALL_link: NO_REAL(link); return AT_REAL(link)(c->p1, c->p2);
 	default:
 		NO_REAL(linkat);
-		return real_linkat(c->dirfd, c->p1, (int)(int32_t)c->a0, c->p2, (int)c->a1);
+		return AT_REAL(linkat)(c->dirfd, c->p1, (int)(int32_t)c->a0, c->p2, (int)c->a1);
 	}
 }
 AT_HOOK int symlink(const char *target, const char *path)
@@ -389,29 +391,31 @@ static long real_change_fn(const struct path_call *c)
 	const char *p = c->p1;
 	int d = c->dirfd;
 	switch (c->call) {
-	case AT_CALL_unlink: NO_REAL(unlink); return real_unlink(p);
-	case AT_CALL_unlinkat: NO_REAL(unlinkat); return real_unlinkat(d, p, (int)c->a0);
-	case AT_CALL_remove: NO_REAL(remove); return real_remove(p);
-	case AT_CALL_mkdir: NO_REAL(mkdir); return real_mkdir(p, (mode_t)c->a0);
-	case AT_CALL_mkdirat: NO_REAL(mkdirat); return real_mkdirat(d, p, (mode_t)c->a0);
-	case AT_CALL_rmdir: NO_REAL(rmdir); return real_rmdir(p);
-	case AT_CALL_truncate: NO_REAL(truncate); return real_truncate(p, (off_t)c->a0);
-	case AT_CALL_chmod: NO_REAL(chmod); return real_chmod(p, (mode_t)c->a0);
+	case AT_CALL_unlink: NO_REAL(unlink); return AT_REAL(unlink)(p);
+	case AT_CALL_unlinkat: NO_REAL(unlinkat); return AT_REAL(unlinkat)(d, p, (int)c->a0);
+	case AT_CALL_remove: NO_REAL(remove); return AT_REAL(remove)(p);
+	case AT_CALL_mkdir: NO_REAL(mkdir); return AT_REAL(mkdir)(p, (mode_t)c->a0);
+	case AT_CALL_mkdirat: NO_REAL(mkdirat); return AT_REAL(mkdirat)(d, p, (mode_t)c->a0);
+	case AT_CALL_rmdir: NO_REAL(rmdir); return AT_REAL(rmdir)(p);
+	case AT_CALL_truncate: NO_REAL(truncate); return AT_REAL(truncate)(p, (off_t)c->a0);
+	case AT_CALL_chmod: NO_REAL(chmod); return AT_REAL(chmod)(p, (mode_t)c->a0);
 	case AT_CALL_fchmodat:
 		NO_REAL(fchmodat);
-		return real_fchmodat(d, p, (mode_t)c->a0, (int)c->a1);
+		return AT_REAL(fchmodat)(d, p, (mode_t)c->a0, (int)c->a1);
 	case AT_CALL_chown:
 		NO_REAL(chown);
-		return real_chown(p, (uid_t)(c->a0 >> 32), (gid_t)c->a0);
+		return AT_REAL(chown)(p, (uid_t)(c->a0 >> 32), (gid_t)c->a0);
 	case AT_CALL_lchown:
 		NO_REAL(lchown);
-		return real_lchown(p, (uid_t)(c->a0 >> 32), (gid_t)c->a0);
+		return AT_REAL(lchown)(p, (uid_t)(c->a0 >> 32), (gid_t)c->a0);
 	case AT_CALL_fchownat:
 		NO_REAL(fchownat);
-		return real_fchownat(d, p, (uid_t)(c->a0 >> 32), (gid_t)c->a0, (int)c->a1);
-	case AT_CALL_utime: NO_REAL(utime); return real_utime(p, c->out);
-	case AT_CALL_utimes: NO_REAL(utimes); return real_utimes(p, c->out);
-	case AT_CALL_utimensat: NO_REAL(utimensat); return real_utimensat(d, p, c->out, (int)c->a1);
+		return AT_REAL(fchownat)(d, p, (uid_t)(c->a0 >> 32), (gid_t)c->a0, (int)c->a1);
+	case AT_CALL_utime: NO_REAL(utime); return AT_REAL(utime)(p, c->out);
+	case AT_CALL_utimes: NO_REAL(utimes); return AT_REAL(utimes)(p, c->out);
+	case AT_CALL_utimensat:
+		NO_REAL(utimensat);
+		return AT_REAL(utimensat)(d, p, c->out, (int)c->a1);
 	}
 	errno = ENOSYS;
 	return -1;
@@ -495,11 +499,11 @@ static long real_mktemp_fn(const struct path_call *c)
 	char *t = c->out;
 	int flags = (int)c->a0, suffix = (int)c->a1;
 	switch (c->call) {
-	case AT_CALL_mkstemp: NO_REAL(mkstemp); return real_mkstemp(t);
-	case AT_CALL_mkostemp: NO_REAL(mkostemp); return real_mkostemp(t, flags);
-	case AT_CALL_mkstemps: NO_REAL(mkstemps); return real_mkstemps(t, suffix);
-	case AT_CALL_mkostemps: NO_REAL(mkostemps); return real_mkostemps(t, suffix, flags);
-	default: NO_REAL(mkdtemp); return real_mkdtemp(t) ? 0 : -1;
+	case AT_CALL_mkstemp: NO_REAL(mkstemp); return AT_REAL(mkstemp)(t);
+	case AT_CALL_mkostemp: NO_REAL(mkostemp); return AT_REAL(mkostemp)(t, flags);
+	case AT_CALL_mkstemps: NO_REAL(mkstemps); return AT_REAL(mkstemps)(t, suffix);
+	case AT_CALL_mkostemps: NO_REAL(mkostemps); return AT_REAL(mkostemps)(t, suffix, flags);
+	default: NO_REAL(mkdtemp); return AT_REAL(mkdtemp)(t) ? 0 : -1;
 	}
 }
 

@@ -37,10 +37,10 @@ static int poll_served(const struct pollfd *fds, nfds_t n)
 static int real_poll_any(uint16_t call, struct pollfd *fds, nfds_t n, int timeout,
                          const struct timespec *tmo, const sigset_t *mask)
 {
-	if (call == AT_CALL_poll && real_poll)
-		return real_poll(fds, n, timeout);
-	if (call == AT_CALL_ppoll && real_ppoll)
-		return real_ppoll(fds, n, tmo, mask);
+	if (call == AT_CALL_poll && AT_REAL(poll))
+		return AT_REAL(poll)(fds, n, timeout);
+	if (call == AT_CALL_ppoll && AT_REAL(ppoll))
+		return AT_REAL(ppoll)(fds, n, tmo, mask);
 	struct timespec t = {timeout / 1000, (timeout % 1000) * 1000000L};
 	if (call == AT_CALL_poll)
 		tmo = timeout >= 0 ? &t : NULL;
@@ -147,8 +147,8 @@ static int select_served(const struct select_call *c)
 static int real_select_any(const struct select_call *c)
 {
 	if (c->call == AT_CALL_select)
-		return real_select(c->nfds, c->sets[0], c->sets[1], c->sets[2], c->tv);
-	return real_pselect(c->nfds, c->sets[0], c->sets[1], c->sets[2], c->ts, c->mask);
+		return AT_REAL(select)(c->nfds, c->sets[0], c->sets[1], c->sets[2], c->tv);
+	return AT_REAL(pselect)(c->nfds, c->sets[0], c->sets[1], c->sets[2], c->ts, c->mask);
 }
 
 static int select_hook(struct select_call *c)
@@ -285,7 +285,7 @@ AT_HOOK int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	switch (m) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_epoll_ctl(epfd, op, fd, ev);
+		int r = AT_REAL(epoll_ctl)(epfd, op, fd, ev);
 		int e = AT_ERR_IF(r < 0);
 		if (r == 0)
 			ep_note(epfd, op, fd, ev);
@@ -303,10 +303,10 @@ AT_HOOK int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		RETURN_ERR(r, r < 0 ? e : 0);
 	}
 	default:
-		if (!real_epoll_ctl)
+		if (!AT_REAL(epoll_ctl))
 			return (int)AT_LIBC_RESULT(
 			    at_sys6(SYS_epoll_ctl, epfd, op, fd, (long)ev, 0, 0));
-		return real_epoll_ctl(epfd, op, fd, ev);
+		return AT_REAL(epoll_ctl)(epfd, op, fd, ev);
 	}
 }
 
@@ -324,8 +324,8 @@ static int epoll_wait_hook(uint16_t call, int epfd, struct epoll_event *evs, int
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
 		int r = call == AT_CALL_epoll_wait
-		            ? real_epoll_wait(epfd, evs, max, timeout)
-		            : real_epoll_pwait(epfd, evs, max, timeout, mask);
+		            ? AT_REAL(epoll_wait)(epfd, evs, max, timeout)
+		            : AT_REAL(epoll_pwait)(epfd, evs, max, timeout, mask);
 		int e = AT_ERR_IF(r < 0);
 		int n = r > 0 ? (r < EP_WAIT_FDS ? r : EP_WAIT_FDS) : 0;
 		int fds[EP_WAIT_FDS];
@@ -366,10 +366,10 @@ static int epoll_wait_hook(uint16_t call, int epfd, struct epoll_event *evs, int
 		RETURN_ERR(r, r < 0 ? e : 0);
 	}
 	default:
-		if (call == AT_CALL_epoll_wait && real_epoll_wait)
-			return real_epoll_wait(epfd, evs, max, timeout);
-		if (real_epoll_pwait)
-			return real_epoll_pwait(epfd, evs, max, timeout, mask);
+		if (call == AT_CALL_epoll_wait && AT_REAL(epoll_wait))
+			return AT_REAL(epoll_wait)(epfd, evs, max, timeout);
+		if (AT_REAL(epoll_pwait))
+			return AT_REAL(epoll_pwait)(epfd, evs, max, timeout, mask);
 		return (int)AT_LIBC_RESULT(
 		    at_sys6(SYS_epoll_pwait, epfd, (long)evs, max, timeout, (long)mask, 8));
 	}

@@ -51,7 +51,8 @@ int at_pid_real(int rec, int *known)
 
 void at_process_after_fork(void)
 {
-	npids = 0;
+	if (npids) /* a store into an untouched page would copy it for nothing */
+		npids = 0;
 }
 
 /* ---- program images ---- */
@@ -109,7 +110,8 @@ AT_HOOK pid_t fork(void)
 	if (m < AT_MODE_RECORD) {
 		if (m == AT_MODE_LIVE)
 			snprintf(at_child_key, sizeof at_child_key, AT_LIVE_KEY);
-		return real_fork ? real_fork() : (pid_t)AT_LIBC_RESULT(at_sys(SYS_fork, 0, 0, 0));
+		return AT_REAL(fork) ? AT_REAL(fork)()
+		                     : (pid_t)AT_LIBC_RESULT(at_sys(SYS_fork, 0, 0, 0));
 	}
 	uint64_t n = at_lineage_next_child(at_child_key, sizeof at_child_key);
 	if (m == AT_MODE_REPLAY) {
@@ -117,7 +119,7 @@ AT_HOOK pid_t fork(void)
 		pid_t want = (pid_t)at_replay_ret(ev);
 		if (want < 0)
 			return -1;
-		pid_t r = real_fork();
+		pid_t r = AT_REAL(fork)();
 		if (r == 0)
 			return 0;
 		if (r < 0)
@@ -126,7 +128,7 @@ AT_HOOK pid_t fork(void)
 		return want;
 	}
 	uint64_t t0 = at_stamp();
-	pid_t r = real_fork();
+	pid_t r = AT_REAL(fork)();
 	if (r == 0)
 		return 0;
 	int e = AT_ERR_IF(r < 0);
@@ -200,7 +202,7 @@ static int spawn_common(uint16_t call, pid_t *pid, const char *path,
 {
 	int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *,
 	            const posix_spawnattr_t *, char *const[], char *const[]) =
-	    call == AT_CALL_posix_spawn ? real_posix_spawn : real_posix_spawnp;
+	    call == AT_CALL_posix_spawn ? AT_REAL(posix_spawn) : AT_REAL(posix_spawnp);
 	int m = at_enter();
 	pid_t child = 0;
 	if (m < AT_MODE_RECORD) {
@@ -278,7 +280,7 @@ static int run_shell(const char *command, const char *key, int32_t *child)
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 	char *argv[] = {"sh", "-c", (char *)command, NULL};
 	pid_t pid = 0;
-	int status, r = real_posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, environ);
+	int status, r = AT_REAL(posix_spawn)(&pid, "/bin/sh", NULL, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	if (r == 0) {
 		at_lineage_tell(pid, key);
@@ -301,7 +303,7 @@ AT_HOOK int system(const char *command)
 {
 	int m = at_enter();
 	if (m < AT_MODE_LIVE || !command)
-		return real_system(command);
+		return AT_REAL(system)(command);
 	int32_t child = 0;
 	if (m == AT_MODE_LIVE)
 		return run_shell(command, AT_LIVE_KEY, &child);
@@ -342,9 +344,9 @@ AT_HOOK FILE *popen(const char *command, const char *type)
 {
 	int m = at_enter();
 	if (m < AT_MODE_LIVE)
-		return real_popen(command, type);
+		return AT_REAL(popen)(command, type);
 	if (m == AT_MODE_LIVE) {
-		FILE *f = real_popen(command, type);
+		FILE *f = AT_REAL(popen)(command, type);
 		if (f)
 			at_lineage_tell(popen_child(f), AT_LIVE_KEY);
 		return f;
@@ -358,7 +360,7 @@ AT_HOOK FILE *popen(const char *command, const char *type)
 			errno = e;
 			return NULL;
 		}
-		FILE *f = real_popen(command, type);
+		FILE *f = AT_REAL(popen)(command, type);
 		if (!f)
 			at_replay_refuse(ev, "the command could not be started again");
 		int32_t rec = 0;
@@ -370,7 +372,7 @@ AT_HOOK FILE *popen(const char *command, const char *type)
 		return f;
 	}
 	uint64_t t0 = at_stamp();
-	FILE *f = real_popen(command, type);
+	FILE *f = AT_REAL(popen)(command, type);
 	int e = AT_ERR_IF(!f);
 	int32_t child = f ? popen_child(f) : 0;
 	if (child)
@@ -385,15 +387,15 @@ AT_HOOK int pclose(FILE *stream)
 {
 	int m = at_enter();
 	if (m < AT_MODE_RECORD)
-		return real_pclose(stream);
+		return AT_REAL(pclose)(stream);
 	int fd = fileno(stream);
 	if (m == AT_MODE_REPLAY) {
 		const struct at_rawrec *ev = at_replay_take_any_fd(AT_CALL_pclose, 0, 0, 0);
-		real_pclose(stream); /* waits for the replaying child */
+		AT_REAL(pclose)(stream); /* waits for the replaying child */
 		return (int)at_replay_ret(ev);
 	}
 	uint64_t t0 = at_stamp();
-	int r = real_pclose(stream);
+	int r = AT_REAL(pclose)(stream);
 	int e = AT_ERR_IF(r == -1);
 	struct iovec none = AT_PART(NULL, 0);
 	at_record_parts(AT_CALL_pclose, fd, r, e, 0, 0, &none, 0, 0, t0);

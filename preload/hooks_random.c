@@ -30,7 +30,7 @@ AT_HOOK ssize_t getrandom(void *buf, size_t len, unsigned int flags)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		ssize_t r = real_getrandom(buf, len, flags);
+		ssize_t r = AT_REAL(getrandom)(buf, len, flags);
 		at_record(AT_CALL_getrandom, r, AT_ERR_IF(r < 0), len, flags, buf,
 		          r > 0 ? (size_t)r : 0, t0);
 		return r;
@@ -41,9 +41,9 @@ AT_HOOK ssize_t getrandom(void *buf, size_t len, unsigned int flags)
 		return (ssize_t)at_replay_ret(ev);
 	}
 	default:
-		if (!real_getrandom)
+		if (!AT_REAL(getrandom))
 			return (ssize_t)AT_LIBC_RESULT(at_sys(SYS_getrandom, buf, len, flags));
-		return real_getrandom(buf, len, flags);
+		return AT_REAL(getrandom)(buf, len, flags);
 	}
 }
 
@@ -52,7 +52,7 @@ AT_HOOK int getentropy(void *buf, size_t len)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_getentropy(buf, len);
+		int r = AT_REAL(getentropy)(buf, len);
 		at_record(AT_CALL_getentropy, r, AT_ERR_IF(r < 0), len, 0, buf, r == 0 ? len : 0,
 		          t0);
 		return r;
@@ -63,12 +63,12 @@ AT_HOOK int getentropy(void *buf, size_t len)
 		return (int)at_replay_ret(ev);
 	}
 	default:
-		if (!real_getentropy) {
+		if (!AT_REAL(getentropy)) {
 			if (len > 256)
 				return (int)AT_LIBC_RESULT(-EIO);
 			return (int)AT_LIBC_RESULT(raw_fill(buf, len));
 		}
-		return real_getentropy(buf, len);
+		return AT_REAL(getentropy)(buf, len);
 	}
 }
 
@@ -77,19 +77,19 @@ AT_HOOK uint32_t arc4random(void)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		uint32_t r = real_arc4random();
+		uint32_t r = AT_REAL(arc4random)();
 		at_record(AT_CALL_arc4random, r, 0, 0, 0, NULL, 0, t0);
 		return r;
 	}
 	case AT_MODE_REPLAY:
 		return (uint32_t)at_replay_ret(at_replay_take(AT_CALL_arc4random, 0, 0));
 	default:
-		if (!real_arc4random) {
+		if (!AT_REAL(arc4random)) {
 			uint32_t v = 0;
 			raw_fill(&v, sizeof v);
 			return v;
 		}
-		return real_arc4random();
+		return AT_REAL(arc4random)();
 	}
 }
 
@@ -98,7 +98,7 @@ AT_HOOK void arc4random_buf(void *buf, size_t len)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		real_arc4random_buf(buf, len);
+		AT_REAL(arc4random_buf)(buf, len);
 		at_record(AT_CALL_arc4random_buf, 0, 0, len, 0, buf, len, t0);
 		return;
 	}
@@ -106,11 +106,11 @@ AT_HOOK void arc4random_buf(void *buf, size_t len)
 		at_replay_copy(at_replay_take(AT_CALL_arc4random_buf, len, 0), buf, len);
 		return;
 	default:
-		if (!real_arc4random_buf) {
+		if (!AT_REAL(arc4random_buf)) {
 			raw_fill(buf, len);
 			return;
 		}
-		real_arc4random_buf(buf, len);
+		AT_REAL(arc4random_buf)(buf, len);
 	}
 }
 
@@ -119,7 +119,7 @@ AT_HOOK uint32_t arc4random_uniform(uint32_t upper_bound)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		uint32_t r = real_arc4random_uniform(upper_bound);
+		uint32_t r = AT_REAL(arc4random_uniform)(upper_bound);
 		at_record(AT_CALL_arc4random_uniform, r, 0, upper_bound, 0, NULL, 0, t0);
 		return r;
 	}
@@ -127,11 +127,11 @@ AT_HOOK uint32_t arc4random_uniform(uint32_t upper_bound)
 		return (uint32_t)at_replay_ret(
 		    at_replay_take(AT_CALL_arc4random_uniform, upper_bound, 0));
 	default:
-		if (!real_arc4random_uniform) {
+		if (!AT_REAL(arc4random_uniform)) {
 			uint32_t v = 0;
 			raw_fill(&v, sizeof v);
 			return upper_bound > 1 ? v % upper_bound : 0;
 		}
-		return real_arc4random_uniform(upper_bound);
+		return AT_REAL(arc4random_uniform)(upper_bound);
 	}
 }

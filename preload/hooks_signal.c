@@ -191,8 +191,11 @@ AT_HOOK sighandler_t signal(int sig, sighandler_t handler)
 
 void at_signal_after_fork(void)
 {
-	/* signals pending for the parent are not the child's */
-	memset(injected, 0, sizeof injected);
+	/* Signals pending for the parent are not the child's. Only stores what changes: a
+	 * store into a page copies it. */
+	for (int sig = 0; sig < 64; sig++)
+		if (injected[sig])
+			injected[sig] = 0;
 }
 
 /* Waiting for a signal: on replay, the recorded ones due here are delivered first (the

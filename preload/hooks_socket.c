@@ -33,8 +33,8 @@ static inline size_t min_size(size_t a, size_t b)
 /* The real socket, or the system call before resolution (a constructor's socket). */
 static int real_socket_any(int domain, int type, int protocol)
 {
-	if (real_socket)
-		return real_socket(domain, type, protocol);
+	if (AT_REAL(socket))
+		return AT_REAL(socket)(domain, type, protocol);
 	return (int)AT_LIBC_RESULT(at_sys(SYS_socket, domain, type, protocol));
 }
 
@@ -68,7 +68,7 @@ static int address_hook(uint16_t call, int fd, const struct sockaddr *addr, sock
 	int kind = 0;
 	long sys = call == AT_CALL_connect ? SYS_connect : SYS_bind;
 	int (*real)(int, const struct sockaddr *, socklen_t) =
-	    call == AT_CALL_connect ? real_connect : real_bind;
+	    call == AT_CALL_connect ? AT_REAL(connect) : AT_REAL(bind);
 	size_t n = addr ? len : 0;
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
@@ -107,7 +107,7 @@ static int status_hook(uint16_t call, int fd, int arg)
 {
 	int kind = 0;
 	long sys = call == AT_CALL_listen ? SYS_listen : SYS_shutdown;
-	int (*real)(int, int) = call == AT_CALL_listen ? real_listen : real_shutdown;
+	int (*real)(int, int) = call == AT_CALL_listen ? AT_REAL(listen) : AT_REAL(shutdown);
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
@@ -150,8 +150,8 @@ static int accept_hook(uint16_t call, int fd, struct sockaddr *addr, socklen_t *
 	case AT_MODE_RECORD: {
 		socklen_t cap = asked ? *len : 0;
 		uint64_t t0 = at_stamp();
-		int r = call == AT_CALL_accept ? real_accept(fd, addr, len)
-		                               : real_accept4(fd, addr, len, flags);
+		int r = call == AT_CALL_accept ? AT_REAL(accept)(fd, addr, len)
+		                               : AT_REAL(accept4)(fd, addr, len, flags);
 		int e = AT_ERR_IF(r < 0);
 		if (r >= 0)
 			at_fd_set(r, AT_FD_SOCKET);
@@ -171,10 +171,10 @@ static int accept_hook(uint16_t call, int fd, struct sockaddr *addr, socklen_t *
 		RETURN_ERR(r, r < 0 ? e : 0);
 	}
 	default:
-		if (call == AT_CALL_accept && real_accept)
-			return real_accept(fd, addr, len);
-		if (call == AT_CALL_accept4 && real_accept4)
-			return real_accept4(fd, addr, len, flags);
+		if (call == AT_CALL_accept && AT_REAL(accept))
+			return AT_REAL(accept)(fd, addr, len);
+		if (call == AT_CALL_accept4 && AT_REAL(accept4))
+			return AT_REAL(accept4)(fd, addr, len, flags);
 		return (int)AT_LIBC_RESULT(
 		    at_sys6(SYS_accept4, fd, (long)addr, (long)len, flags, 0, 0));
 	}
@@ -200,9 +200,9 @@ static int query_hook(uint16_t call, int fd, int level, int name, void *buf, soc
 	case AT_MODE_RECORD: {
 		socklen_t cap = len ? *len : 0;
 		uint64_t t0 = at_stamp();
-		int r = call == AT_CALL_getsockopt    ? real_getsockopt(fd, level, name, buf, len)
-		        : call == AT_CALL_getsockname ? real_getsockname(fd, buf, len)
-		                                      : real_getpeername(fd, buf, len);
+		int r = call == AT_CALL_getsockopt ? AT_REAL(getsockopt)(fd, level, name, buf, len)
+		        : call == AT_CALL_getsockname ? AT_REAL(getsockname)(fd, buf, len)
+		                                      : AT_REAL(getpeername)(fd, buf, len);
 		int e = AT_ERR_IF(r < 0);
 		struct iovec part = AT_PART(buf, r == 0 && buf && len ? min_size(*len, cap) : 0);
 		at_record_parts(call, fd, r, e, (uint32_t)level, (uint32_t)name, &part, 1, SIZE_MAX,
@@ -222,9 +222,9 @@ static int query_hook(uint16_t call, int fd, int level, int name, void *buf, soc
 	}
 	default:
 		if (call == AT_CALL_getsockopt)
-			return real_getsockopt(fd, level, name, buf, len);
-		return call == AT_CALL_getsockname ? real_getsockname(fd, buf, len)
-		                                   : real_getpeername(fd, buf, len);
+			return AT_REAL(getsockopt)(fd, level, name, buf, len);
+		return call == AT_CALL_getsockname ? AT_REAL(getsockname)(fd, buf, len)
+		                                   : AT_REAL(getpeername)(fd, buf, len);
 	}
 }
 
@@ -249,7 +249,7 @@ AT_HOOK int setsockopt(int fd, int level, int name, const void *val, socklen_t l
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_setsockopt(fd, level, name, val, len);
+		int r = AT_REAL(setsockopt)(fd, level, name, val, len);
 		int e = AT_ERR_IF(r < 0);
 		struct iovec part = AT_PART(val, val ? len : 0);
 		at_record_parts(AT_CALL_setsockopt, fd, r, e, (uint32_t)level, (uint32_t)name,
@@ -260,10 +260,10 @@ AT_HOOK int setsockopt(int fd, int level, int name, const void *val, socklen_t l
 		return (int)at_replay_ret(
 		    at_replay_take_fd(AT_CALL_setsockopt, fd, (uint32_t)level, (uint32_t)name));
 	default:
-		if (!real_setsockopt)
+		if (!AT_REAL(setsockopt))
 			return (int)AT_LIBC_RESULT(
 			    at_sys6(SYS_setsockopt, fd, level, name, (long)val, len, 0));
-		return real_setsockopt(fd, level, name, val, len);
+		return AT_REAL(setsockopt)(fd, level, name, val, len);
 	}
 }
 
@@ -335,7 +335,7 @@ AT_HOOK ssize_t send(int fd, const void *buf, size_t len, int flags)
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		ssize_t r = real_send(fd, buf, len, flags);
+		ssize_t r = AT_REAL(send)(fd, buf, len, flags);
 		int e = AT_ERR_IF(r < 0);
 		at_record_parts(AT_CALL_send, fd, r, e, len, (uint32_t)flags, &part, 1,
 		                r > 0 ? (size_t)r : 0, t0);
@@ -343,10 +343,10 @@ AT_HOOK ssize_t send(int fd, const void *buf, size_t len, int flags)
 	}
 	case AT_MODE_REPLAY: return replay_send(AT_CALL_send, fd, flags, NULL, &part, 1, len);
 	default:
-		if (!real_send)
+		if (!AT_REAL(send))
 			return AT_LIBC_RESULT(
 			    at_sys6(SYS_sendto, fd, (long)buf, (long)len, flags, 0, 0));
-		return real_send(fd, buf, len, flags);
+		return AT_REAL(send)(fd, buf, len, flags);
 	}
 }
 
@@ -359,7 +359,7 @@ AT_HOOK ssize_t sendto(int fd, const void *buf, size_t len, int flags, const str
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		ssize_t r = real_sendto(fd, buf, len, flags, addr, alen);
+		ssize_t r = AT_REAL(sendto)(fd, buf, len, flags, addr, alen);
 		int e = AT_ERR_IF(r < 0);
 		msg_begin(&m, addr, alen, NULL, 0, 0);
 		msg_data(&m, &data, 1);
@@ -371,10 +371,10 @@ AT_HOOK ssize_t sendto(int fd, const void *buf, size_t len, int flags, const str
 		msg_begin(&m, addr, alen, NULL, 0, 0);
 		return replay_send(AT_CALL_sendto, fd, flags, &m, &data, 1, len);
 	default:
-		if (!real_sendto)
+		if (!AT_REAL(sendto))
 			return AT_LIBC_RESULT(
 			    at_sys6(SYS_sendto, fd, (long)buf, (long)len, flags, (long)addr, alen));
-		return real_sendto(fd, buf, len, flags, addr, alen);
+		return AT_REAL(sendto)(fd, buf, len, flags, addr, alen);
 	}
 }
 
@@ -395,7 +395,7 @@ AT_HOOK ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	switch (mode) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		ssize_t r = real_sendmsg(fd, msg, flags);
+		ssize_t r = AT_REAL(sendmsg)(fd, msg, flags);
 		int e = AT_ERR_IF(r < 0);
 		msg_begin(&m, msg->msg_name, msg->msg_namelen, msg->msg_control,
 		          msg->msg_controllen, 0);
@@ -410,9 +410,9 @@ AT_HOOK ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		return replay_send(AT_CALL_sendmsg, fd, flags, &m, msg->msg_iov,
 		                   (int)min_size(msg->msg_iovlen, MAX_IOV), total);
 	default:
-		if (!real_sendmsg)
+		if (!AT_REAL(sendmsg))
 			return AT_LIBC_RESULT(at_sys(SYS_sendmsg, fd, msg, flags));
-		return real_sendmsg(fd, msg, flags);
+		return AT_REAL(sendmsg)(fd, msg, flags);
 	}
 }
 
@@ -445,7 +445,7 @@ AT_HOOK ssize_t recv(int fd, void *buf, size_t len, int flags)
 	switch (at_enter_fd(fd, &kind)) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		ssize_t r = real_recv(fd, buf, len, flags);
+		ssize_t r = AT_REAL(recv)(fd, buf, len, flags);
 		int e = AT_ERR_IF(r < 0);
 		at_record_parts(AT_CALL_recv, fd, r, e, len, (uint32_t)flags, &part, 1,
 		                r > 0 ? (size_t)r : 0, t0);
@@ -455,10 +455,10 @@ AT_HOOK ssize_t recv(int fd, void *buf, size_t len, int flags)
 		return scatter(at_replay_take_fd(AT_CALL_recv, fd, len, (uint32_t)flags), 0, &part,
 		               1);
 	default:
-		if (!real_recv)
+		if (!AT_REAL(recv))
 			return AT_LIBC_RESULT(
 			    at_sys6(SYS_recvfrom, fd, (long)buf, (long)len, flags, 0, 0));
-		return real_recv(fd, buf, len, flags);
+		return AT_REAL(recv)(fd, buf, len, flags);
 	}
 }
 
@@ -486,7 +486,7 @@ AT_HOOK ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockad
 	case AT_MODE_RECORD: {
 		socklen_t cap = asked ? *alen : 0;
 		uint64_t t0 = at_stamp();
-		ssize_t r = real_recvfrom(fd, buf, len, flags, addr, alen);
+		ssize_t r = AT_REAL(recvfrom)(fd, buf, len, flags, addr, alen);
 		int e = AT_ERR_IF(r < 0);
 		struct msg_parts m;
 		msg_begin(&m, addr, r >= 0 && asked ? min_size(*alen, cap) : 0, NULL, 0, 0);
@@ -505,10 +505,10 @@ AT_HOOK ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockad
 		return scatter(ev, sizeof h + h.namelen, &data, 1);
 	}
 	default:
-		if (!real_recvfrom)
+		if (!AT_REAL(recvfrom))
 			return AT_LIBC_RESULT(at_sys6(SYS_recvfrom, fd, (long)buf, (long)len, flags,
 			                              (long)addr, (long)alen));
-		return real_recvfrom(fd, buf, len, flags, addr, alen);
+		return AT_REAL(recvfrom)(fd, buf, len, flags, addr, alen);
 	}
 }
 
@@ -532,7 +532,7 @@ AT_HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		socklen_t namecap = msg->msg_namelen;
 		size_t ctlcap = msg->msg_controllen;
 		uint64_t t0 = at_stamp();
-		ssize_t r = real_recvmsg(fd, msg, flags);
+		ssize_t r = AT_REAL(recvmsg)(fd, msg, flags);
 		int e = AT_ERR_IF(r < 0);
 		struct msg_parts m;
 		msg_begin(&m, msg->msg_name, r >= 0 ? min_size(msg->msg_namelen, namecap) : 0,
@@ -566,9 +566,9 @@ AT_HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		               msg->msg_iovlen);
 	}
 	default:
-		if (!real_recvmsg)
+		if (!AT_REAL(recvmsg))
 			return AT_LIBC_RESULT(at_sys(SYS_recvmsg, fd, msg, flags));
-		return real_recvmsg(fd, msg, flags);
+		return AT_REAL(recvmsg)(fd, msg, flags);
 	}
 }
 
@@ -641,8 +641,8 @@ AT_HOOK int pipe2(int fds[2], int flags)
 {
 	int m = at_enter();
 	uint64_t t0 = at_stamp();
-	int r = real_pipe2 ? real_pipe2(fds, flags)
-	                   : (int)AT_LIBC_RESULT(at_sys(SYS_pipe2, fds, flags, 0));
+	int r = AT_REAL(pipe2) ? AT_REAL(pipe2)(fds, flags)
+	                       : (int)AT_LIBC_RESULT(at_sys(SYS_pipe2, fds, flags, 0));
 	if (m < AT_MODE_RECORD)
 		return r;
 	return channel_made(AT_CALL_pipe2, (uint32_t)flags, 0, m, r, AT_ERR_IF(r < 0), fds, 2,
@@ -653,7 +653,8 @@ AT_HOOK int pipe(int fds[2])
 {
 	int m = at_enter();
 	uint64_t t0 = at_stamp();
-	int r = real_pipe ? real_pipe(fds) : (int)AT_LIBC_RESULT(at_sys(SYS_pipe2, fds, 0, 0));
+	int r =
+	    AT_REAL(pipe) ? AT_REAL(pipe)(fds) : (int)AT_LIBC_RESULT(at_sys(SYS_pipe2, fds, 0, 0));
 	if (m < AT_MODE_RECORD)
 		return r;
 	return channel_made(AT_CALL_pipe, 0, 0, m, r, AT_ERR_IF(r < 0), fds, 2, 0, t0);
@@ -664,9 +665,9 @@ AT_HOOK int socketpair(int domain, int type, int protocol, int sv[2])
 	int m = at_enter();
 	uint64_t a1 = (uint32_t)type | (uint64_t)(uint32_t)protocol << 32;
 	uint64_t t0 = at_stamp();
-	int r = real_socketpair ? real_socketpair(domain, type, protocol, sv)
-	                        : (int)AT_LIBC_RESULT(at_sys6(SYS_socketpair, domain, type,
-	                                                      protocol, (long)sv, 0, 0));
+	int r = AT_REAL(socketpair) ? AT_REAL(socketpair)(domain, type, protocol, sv)
+	                            : (int)AT_LIBC_RESULT(at_sys6(SYS_socketpair, domain, type,
+	                                                          protocol, (long)sv, 0, 0));
 	if (m < AT_MODE_RECORD)
 		return r;
 	return channel_made(AT_CALL_socketpair, (uint32_t)domain, a1, m, r, AT_ERR_IF(r < 0), sv, 2,
@@ -677,8 +678,8 @@ AT_HOOK int eventfd(unsigned int initval, int flags)
 {
 	int m = at_enter();
 	uint64_t t0 = at_stamp();
-	int r = real_eventfd ? real_eventfd(initval, flags)
-	                     : (int)AT_LIBC_RESULT(at_sys(SYS_eventfd2, initval, flags, 0));
+	int r = AT_REAL(eventfd) ? AT_REAL(eventfd)(initval, flags)
+	                         : (int)AT_LIBC_RESULT(at_sys(SYS_eventfd2, initval, flags, 0));
 	if (m < AT_MODE_RECORD)
 		return r;
 	return channel_made(AT_CALL_eventfd, initval, (uint32_t)flags, m, r, AT_ERR_IF(r < 0), NULL,
@@ -701,8 +702,9 @@ AT_HOOK int epoll_create1(int flags)
 {
 	int m = at_enter();
 	uint64_t t0 = at_stamp();
-	int r = real_epoll_create1 ? real_epoll_create1(flags)
-	                           : (int)AT_LIBC_RESULT(at_sys(SYS_epoll_create1, flags, 0, 0));
+	int r = AT_REAL(epoll_create1)
+	            ? AT_REAL(epoll_create1)(flags)
+	            : (int)AT_LIBC_RESULT(at_sys(SYS_epoll_create1, flags, 0, 0));
 	return epoll_made(AT_CALL_epoll_create1, flags, r, m, t0);
 }
 
@@ -710,7 +712,7 @@ AT_HOOK int epoll_create(int size)
 {
 	int m = at_enter();
 	uint64_t t0 = at_stamp();
-	int r = real_epoll_create ? real_epoll_create(size)
-	                          : (int)AT_LIBC_RESULT(at_sys(SYS_epoll_create, size, 0, 0));
+	int r = AT_REAL(epoll_create) ? AT_REAL(epoll_create)(size)
+	                              : (int)AT_LIBC_RESULT(at_sys(SYS_epoll_create, size, 0, 0));
 	return epoll_made(AT_CALL_epoll_create, size, r, m, t0);
 }

@@ -33,6 +33,8 @@ AT_HOOK long syscall(long nr, ...)
 		}
 		}
 	}
+	if (!real_syscall)
+		*(void **)&real_syscall = at_resolve("syscall");
 	if (real_syscall)
 		return real_syscall(nr, a, b, c, d, e, f);
 	return AT_LIBC_RESULT(at_sys6(nr, a, b, c, d, e, f));

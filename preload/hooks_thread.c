@@ -19,12 +19,22 @@ AT_TLS int at_thread_vtid;
 
 #define NUMBERS 65536
 static uint8_t claimed[NUMBERS]; /* replay: thread numbers in use in this process */
+static uint32_t claimed_end;     /* no number at or above this is claimed */
 
 struct start {
 	void *(*fn)(void *);
 	void *arg;
 	uint32_t number;
 };
+
+static void claim(uint32_t n)
+{
+	__atomic_store_n(&claimed[n], 1, __ATOMIC_RELAXED);
+	uint32_t end = __atomic_load_n(&claimed_end, __ATOMIC_RELAXED);
+	while (end <= n && !__atomic_compare_exchange_n(&claimed_end, &end, n + 1, 1,
+	                                                __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
 
 /* A thread's first event: its tid (record), or the recorded one (replay). */
 static void thread_begins(int mode)
@@ -57,10 +67,8 @@ AT_HOOK int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *
                            void *arg)
 {
 	int m = at_enter();
-	if (!real_pthread_create)
-		*(void **)&real_pthread_create = at_resolve("pthread_create");
 	if (m < AT_MODE_RECORD)
-		return real_pthread_create(thread, attr, fn, arg);
+		return AT_REAL(pthread_create)(thread, attr, fn, arg);
 	at_guard++;
 	struct start *s = malloc(sizeof *s);
 	at_guard--;
@@ -71,7 +79,7 @@ AT_HOOK int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *
 		s->number = __atomic_add_fetch(&at_proc.hdr->next_thread, 1, __ATOMIC_RELAXED);
 		at_record(AT_CALL_pthread_create, 0, 0, s->number, 0, NULL, 0, at_stamp());
 		uint64_t t0 = at_stamp();
-		int r = real_pthread_create(thread, attr, thread_main, s);
+		int r = AT_REAL(pthread_create)(thread, attr, thread_main, s);
 		if (r) { /* rare: the failure follows the creation event */
 			at_record(AT_CALL_pthread_create, r, 0, s->number, 0, NULL, 0, t0);
 			at_guard++;
@@ -90,8 +98,8 @@ AT_HOOK int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *
 		return (int)failed->ret;
 	}
 	if (s->number < NUMBERS)
-		__atomic_store_n(&claimed[s->number], 1, __ATOMIC_RELAXED);
-	int r = real_pthread_create(thread, attr, thread_main, s);
+		claim(s->number);
+	int r = AT_REAL(pthread_create)(thread, attr, thread_main, s);
 	if (r)
 		at_replay_refuse_call(AT_CALL_pthread_create,
 		                      "the system refused a thread that the recording made");
@@ -111,8 +119,10 @@ uint32_t at_thread_assign(void)
 		for (n = 1; n < have && n < NUMBERS; n++) {
 			uint8_t free_number = 0;
 			if (__atomic_compare_exchange_n(&claimed[n], &free_number, 1, 0,
-			                                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			                                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+				claim(n);
 				break;
+			}
 		}
 	} else {
 		n = __atomic_add_fetch(&at_proc.hdr->next_thread, 1, __ATOMIC_RELAXED);
@@ -125,5 +135,8 @@ uint32_t at_thread_assign(void)
 
 void at_thread_after_fork(void)
 {
-	memset(claimed, 0, sizeof claimed);
+	/* Only the part in use: the rest of the table has never been touched, and writing
+	 * it would make every fork child allocate 16 pages. */
+	memset(claimed, 0, claimed_end);
+	claimed_end = 0;
 }

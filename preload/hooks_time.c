@@ -24,7 +24,7 @@ AT_HOOK int clock_gettime(clockid_t clock, struct timespec *tp)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_clock_gettime(clock, tp);
+		int r = AT_REAL(clock_gettime)(clock, tp);
 		at_record(AT_CALL_clock_gettime, r, AT_ERR_IF(r < 0), (uint64_t)clock, 0, tp,
 		          r == 0 ? sizeof *tp : 0, t0);
 		return r;
@@ -36,9 +36,9 @@ AT_HOOK int clock_gettime(clockid_t clock, struct timespec *tp)
 		return (int)at_replay_ret(ev);
 	}
 	default:
-		if (!real_clock_gettime)
+		if (!AT_REAL(clock_gettime))
 			return (int)AT_LIBC_RESULT(at_sys(SYS_clock_gettime, clock, tp, 0));
-		return real_clock_gettime(clock, tp);
+		return AT_REAL(clock_gettime)(clock, tp);
 	}
 }
 
@@ -53,7 +53,7 @@ AT_HOOK int gettimeofday(struct timeval *tv_arg, void *tz)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_gettimeofday(tv_arg, tz);
+		int r = AT_REAL(gettimeofday)(tv_arg, tz);
 		int err = AT_ERR_IF(r < 0);
 		uint8_t out[24];
 		size_t len = 0;
@@ -79,9 +79,9 @@ AT_HOOK int gettimeofday(struct timeval *tv_arg, void *tz)
 		return (int)at_replay_ret(ev);
 	}
 	default:
-		if (!real_gettimeofday)
+		if (!AT_REAL(gettimeofday))
 			return (int)AT_LIBC_RESULT(at_sys(SYS_gettimeofday, tv, tz, 0));
-		return real_gettimeofday(tv, tz);
+		return AT_REAL(gettimeofday)(tv, tz);
 	}
 }
 
@@ -90,7 +90,7 @@ AT_HOOK time_t time(time_t *tloc)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		time_t r = real_time(tloc);
+		time_t r = AT_REAL(time)(tloc);
 		at_record(AT_CALL_time, r, AT_ERR_IF(r == (time_t)-1), 0, 0, NULL, 0, t0);
 		return r;
 	}
@@ -102,9 +102,9 @@ AT_HOOK time_t time(time_t *tloc)
 		return r;
 	}
 	default:
-		if (!real_time)
+		if (!AT_REAL(time))
 			return (time_t)AT_LIBC_RESULT(at_sys(SYS_time, tloc, 0, 0));
-		return real_time(tloc);
+		return AT_REAL(time)(tloc);
 	}
 }
 
@@ -113,7 +113,7 @@ AT_HOOK int timespec_get(struct timespec *ts, int base)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_timespec_get(ts, base);
+		int r = AT_REAL(timespec_get)(ts, base);
 		at_record(AT_CALL_timespec_get, r, 0, (uint64_t)base, 0, ts, r ? sizeof *ts : 0,
 		          t0);
 		return r;
@@ -125,12 +125,12 @@ AT_HOOK int timespec_get(struct timespec *ts, int base)
 		return (int)at_replay_ret(ev);
 	}
 	default:
-		if (!real_timespec_get) {
+		if (!AT_REAL(timespec_get)) {
 			if (base != TIME_UTC)
 				return 0;
 			return at_sys(SYS_clock_gettime, CLOCK_REALTIME, ts, 0) < 0 ? 0 : base;
 		}
-		return real_timespec_get(ts, base);
+		return AT_REAL(timespec_get)(ts, base);
 	}
 }
 
@@ -139,20 +139,20 @@ AT_HOOK clock_t clock(void)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		clock_t r = real_clock();
+		clock_t r = AT_REAL(clock)();
 		at_record(AT_CALL_clock, r, AT_ERR_IF(r == (clock_t)-1), 0, 0, NULL, 0, t0);
 		return r;
 	}
 	case AT_MODE_REPLAY: return (clock_t)at_replay_ret(at_replay_take(AT_CALL_clock, 0, 0));
 	default:
-		if (!real_clock) {
+		if (!AT_REAL(clock)) {
 			struct timespec ts;
 			if (at_sys(SYS_clock_gettime, CLOCK_PROCESS_CPUTIME_ID, &ts, 0) < 0)
 				return (clock_t)-1;
 			return (clock_t)(ts.tv_sec * CLOCKS_PER_SEC +
 			                 ts.tv_nsec / (1000000000 / CLOCKS_PER_SEC));
 		}
-		return real_clock();
+		return AT_REAL(clock)();
 	}
 }
 
@@ -162,7 +162,7 @@ AT_HOOK int nanosleep(const struct timespec *req, struct timespec *rem)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_nanosleep(req, rem);
+		int r = AT_REAL(nanosleep)(req, rem);
 		int err = AT_ERR_IF(r < 0);
 		at_record(AT_CALL_nanosleep, r, err, ts_ns(req), 0, rem,
 		          err == EINTR && rem ? sizeof *rem : 0, t0);
@@ -174,9 +174,9 @@ AT_HOOK int nanosleep(const struct timespec *req, struct timespec *rem)
 		return (int)at_replay_ret(ev);
 	}
 	default:
-		if (!real_nanosleep)
+		if (!AT_REAL(nanosleep))
 			return (int)AT_LIBC_RESULT(at_sys(SYS_nanosleep, req, rem, 0));
-		return real_nanosleep(req, rem);
+		return AT_REAL(nanosleep)(req, rem);
 	}
 }
 
@@ -187,7 +187,7 @@ AT_HOOK int clock_nanosleep(clockid_t clock, int flags, const struct timespec *r
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_clock_nanosleep(clock, flags, req, rem);
+		int r = AT_REAL(clock_nanosleep)(clock, flags, req, rem);
 		int left = r == EINTR && rem && !(flags & TIMER_ABSTIME);
 		at_record(AT_CALL_clock_nanosleep, r, 0, key, ts_ns(req), rem,
 		          left ? sizeof *rem : 0, t0);
@@ -200,10 +200,10 @@ AT_HOOK int clock_nanosleep(clockid_t clock, int flags, const struct timespec *r
 		return (int)at_replay_ret(ev);
 	}
 	default:
-		if (!real_clock_nanosleep)
+		if (!AT_REAL(clock_nanosleep))
 			return (int)-at_sys6(SYS_clock_nanosleep, clock, flags, (long)req,
 			                     (long)rem, 0, 0);
-		return real_clock_nanosleep(clock, flags, req, rem);
+		return AT_REAL(clock_nanosleep)(clock, flags, req, rem);
 	}
 }
 
@@ -212,15 +212,15 @@ AT_HOOK int usleep(useconds_t usec)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		int r = real_usleep(usec);
+		int r = AT_REAL(usleep)(usec);
 		at_record(AT_CALL_usleep, r, AT_ERR_IF(r < 0), usec, 0, NULL, 0, t0);
 		return r;
 	}
 	case AT_MODE_REPLAY: return (int)at_replay_ret(at_replay_take(AT_CALL_usleep, usec, 0));
 	default:
-		if (!real_usleep)
+		if (!AT_REAL(usleep))
 			return (int)AT_LIBC_RESULT(at_sys_nanosleep_ns((long)usec * 1000));
-		return real_usleep(usec);
+		return AT_REAL(usleep)(usec);
 	}
 }
 
@@ -229,15 +229,15 @@ AT_HOOK unsigned int sleep(unsigned int seconds)
 	switch (at_enter()) {
 	case AT_MODE_RECORD: {
 		uint64_t t0 = at_stamp();
-		unsigned int r = real_sleep(seconds);
+		unsigned int r = AT_REAL(sleep)(seconds);
 		at_record(AT_CALL_sleep, r, 0, seconds, 0, NULL, 0, t0);
 		return r;
 	}
 	case AT_MODE_REPLAY:
 		return (unsigned int)at_replay_ret(at_replay_take(AT_CALL_sleep, seconds, 0));
 	default:
-		if (!real_sleep)
+		if (!AT_REAL(sleep))
 			return at_sys_nanosleep_ns((long)seconds * 1000000000) < 0 ? seconds : 0;
-		return real_sleep(seconds);
+		return AT_REAL(sleep)(seconds);
 	}
 }

@@ -30,16 +30,63 @@ AT_TLS uint32_t at_thread_id;
 #undef AT_CALL
 long (*real_syscall)(long nr, ...);
 
+/* Where at_real_lookup keeps what it found, by call id. */
+static void **const real_slot[AT_CALL_MAX] = {
+#define AT_CALL(id, name, family, arg, result, fail, ret_type, params) [id] = (void **)&real_##name,
+#include "agenttrace/calls.def"
+#undef AT_CALL
+};
+static const char *const real_name[AT_CALL_MAX] = {
+#define AT_CALL(id, name, family, arg, result, fail, ret_type, params) [id] = #name,
+#include "agenttrace/calls.def"
+#undef AT_CALL
+};
+static uint8_t real_absent[AT_CALL_MAX]; /* looked up, and libc has none */
+static AT_TLS int resolving;             /* this thread is inside dlsym for us */
+
+/* The functions a signal handler is likely to call: looked up at start-up, because dlsym
+ * is not async-signal-safe. The rest are looked up on first use (AT_REAL): the ~175
+ * lookups of them all were a third of what the preload added to the start of every
+ * program image (docs/performance.md). */
+static const uint16_t eager[] = {
+    AT_CALL_read, AT_CALL_write,        AT_CALL_close,  AT_CALL_open,      AT_CALL_clock_gettime,
+    AT_CALL_time, AT_CALL_gettimeofday, AT_CALL_kill,   AT_CALL_raise,     AT_CALL_waitpid,
+    AT_CALL_wait, AT_CALL_wait4,        AT_CALL_waitid, AT_CALL_nanosleep,
+};
+
+static void *lookup(const char *name)
+{
+	resolving++;
+	at_guard++;
+	void *p = dlsym(RTLD_NEXT, name);
+	at_guard--;
+	resolving--;
+	return p;
+}
+
+void *at_real_lookup(unsigned call)
+{
+	void **slot = call < AT_CALL_MAX ? real_slot[call] : NULL;
+	if (!slot || resolving || __atomic_load_n(&real_absent[call], __ATOMIC_RELAXED))
+		return NULL;
+	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (p)
+		return p;
+	p = lookup(real_name[call]);
+	if (p)
+		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n(&real_absent[call], 1, __ATOMIC_RELAXED);
+	return p;
+}
+
 enum { INIT_NONE, INIT_RUNNING, INIT_DONE };
 static int init_state;
 
-static void resolve_real(void)
+static void resolve_eager(void)
 {
-#define AT_CALL(id, name, family, arg, result, fail, ret_type, params)                             \
-	*(void **)&real_##name = dlsym(RTLD_NEXT, #name);
-#include "agenttrace/calls.def"
-#undef AT_CALL
-	*(void **)&real_syscall = dlsym(RTLD_NEXT, "syscall");
+	for (size_t i = 0; i < sizeof eager / sizeof eager[0]; i++)
+		at_real_lookup(eager[i]);
 }
 
 /* AGENTTRACE_RUN=record:<dir> or replay:<dir>. Both prefixes have the same length, and
@@ -70,10 +117,14 @@ static void after_fork_child(void)
 	 * in replay let it run live (process trees are not replayed yet). */
 	at_thread_id = 0;
 	at_proc.pid = at_sys_getpid();
-	at_vforked = 0; /* this process has made no vfork child yet */
+	if (at_vforked)
+		at_vforked = 0; /* this process has made no vfork child yet */
 	/* Our fork hook left the key in this thread; a fork it did not see (a library's own)
 	 * makes a process without one ("?"), which replay runs live. */
-	snprintf(at_proc.key, sizeof at_proc.key, "%s", at_child_key[0] ? at_child_key : "?");
+	const char *key = at_child_key[0] ? at_child_key : "?";
+	size_t n = strnlen(key, sizeof at_proc.key - 1);
+	memcpy(at_proc.key, key, n); /* not snprintf: see put_str in log.c */
+	at_proc.key[n] = '\0';
 	at_child_key[0] = '\0';
 	at_process_after_fork();
 	at_thread_after_fork();
@@ -83,7 +134,7 @@ static void after_fork_child(void)
 			at_sys_munmap(at_proc.base, at_proc.capacity);
 		at_proc.base = NULL;
 		at_proc.hdr = NULL;
-		if (at_log_open() < 0)
+		if (at_log_open(1) < 0)
 			__atomic_store_n(&at_proc.mode, AT_MODE_OFF, __ATOMIC_RELEASE);
 	} else if (at_proc.mode == AT_MODE_REPLAY) {
 		at_replay_after_fork();
@@ -107,10 +158,10 @@ int at_init(void)
 	}
 
 	at_guard++;
-	resolve_real();
+	resolve_eager();
 	at_proc.pid = at_sys_getpid();
 	int mode = parse_run();
-	if (mode == AT_MODE_RECORD && at_log_open() < 0)
+	if (mode == AT_MODE_RECORD && at_log_open(0) < 0)
 		mode = AT_MODE_OFF; /* cannot record: the program runs as if we were not here */
 	if (mode == AT_MODE_RECORD)
 		at_mask_init(); /* before the mode is published: no event is recorded unmasked */
@@ -138,8 +189,5 @@ __attribute__((constructor)) static void at_constructor(void)
 
 void *at_resolve(const char *name)
 {
-	at_guard++;
-	void *p = dlsym(RTLD_NEXT, name);
-	at_guard--;
-	return p;
+	return resolving ? NULL : lookup(name);
 }

@@ -38,22 +38,6 @@ AT_TLS int at_in_call;
 #define MADV_POPULATE_WRITE 23
 #endif
 
-/* The process's start time in clock ticks (field 22 of /proc/self/stat). It survives exec,
- * so an exec'd image continues its process's log, while a later process that reuses the
- * pid gets a log of its own. */
-static unsigned long long proc_start_ticks(void)
-{
-	char buf[1024];
-	const char *p = at_stat_fields("/proc/self/stat", buf, sizeof buf);
-	for (int field = 3; p && *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	unsigned long long v = 0;
-	while (p && *p >= '0' && *p <= '9')
-		v = v * 10 + (unsigned long long)(*p++ - '0');
-	return v;
-}
-
 static void *map_log(int fd, uint64_t *capacity)
 {
 	/* Address space only: pages cost nothing until written. Smaller sizes are for
@@ -135,21 +119,149 @@ static void stop_recording(uint32_t reason)
 	__atomic_store_n(&at_proc.mode, AT_MODE_OFF, __ATOMIC_RELAXED);
 }
 
-int at_log_open(void)
+/* ---- which log: one per process, across exec ----
+ * A process's log is proc-<pid>-<n>.log in the run directory, n the first number free (0
+ * unless a pid came back during the run). An image about to exec names its log in
+ * log-<pid>, and the new image takes it from there. Cheaper than finding a process's log
+ * by its start time in /proc/self/stat, which every new process and every exec'd image
+ * paid for; fork/exec-heavy programs start hundreds of them (docs/performance.md). */
+
+/* A handover older than this is left over from an exec into an image without the
+ * recorder (static, setuid, LD_PRELOAD removed), and the pid has come back since. */
+#define HANDOVER_MAX_AGE_NS (10ull * 1000000000u)
+
+/* Appends s, or v in decimal, within [p, end): snprintf would page in libc's printf
+ * machinery in every fork child. Returns the new end, NULL when it did not fit. */
+static char *put_str(char *p, char *end, const char *s)
 {
-	int n = snprintf(at_proc.log_path, sizeof at_proc.log_path, "%s/proc-%d-%llu.log",
-	                 at_proc.run_dir, at_proc.pid, proc_start_ticks());
-	if (n <= 0 || (size_t)n >= sizeof at_proc.log_path)
+	while (p && *s) {
+		if (p >= end - 1)
+			return NULL;
+		*p++ = *s++;
+	}
+	if (p)
+		*p = '\0';
+	return p;
+}
+
+static char *put_uint(char *p, char *end, unsigned long long v)
+{
+	char digits[24];
+	int n = 0;
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < (int)sizeof digits);
+	while (p && n > 0) {
+		if (p >= end - 1)
+			return NULL;
+		*p++ = digits[--n];
+	}
+	if (p)
+		*p = '\0';
+	return p;
+}
+
+/* <run dir>/<prefix><pid> */
+static char *pid_path(char *buf, size_t cap, const char *prefix)
+{
+	char *end = buf + cap;
+	char *p = put_str(buf, end, at_proc.run_dir);
+	p = put_str(p, end, "/");
+	p = put_str(p, end, prefix);
+	return put_uint(p, end, (unsigned long long)at_proc.pid);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec now;
+	at_sys_clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* A new log for this process, open; its path in at_proc.log_path. */
+static int create_log(void)
+{
+	char *end = at_proc.log_path + sizeof at_proc.log_path;
+	for (unsigned n = 0; n < 1000; n++) {
+		char *p = pid_path(at_proc.log_path, sizeof at_proc.log_path, "proc-");
+		p = put_str(p, end, "-");
+		p = put_uint(p, end, n);
+		if (!put_str(p, end, ".log"))
+			return -1;
+		int fd = at_sys_open(at_proc.log_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd != -EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+void at_log_handover(void)
+{
+	char path[700], text[700];
+	char *end = text + sizeof text;
+	const char *base = strrchr(at_proc.log_path, '/');
+	char *p = put_str(text, end, base ? base + 1 : at_proc.log_path);
+	p = put_str(p, end, "\n");
+	p = put_uint(p, end, mono_ns());
+	if (!p || !pid_path(path, sizeof path, "log-"))
+		return;
+	int fd = at_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	at_sys_write(fd, text, (unsigned long)(p - text));
+	at_sys_close(fd);
+}
+
+void at_log_handover_cancel(void)
+{
+	char path[700];
+	if (pid_path(path, sizeof path, "log-"))
+		at_sys(SYS_unlink, path, 0, 0);
+}
+
+/* The log this process's earlier image handed over, open (its path in
+ * at_proc.log_path); -1 when there is none. */
+static int take_handover(void)
+{
+	char path[700], text[700];
+	if (!pid_path(path, sizeof path, "log-"))
 		return -1;
-	int fd = at_sys_open(at_proc.log_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	long n = at_sys_read(fd, text, sizeof text - 1);
+	at_sys_close(fd);
+	at_sys(SYS_unlink, path, 0, 0);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	char *nl = strchr(text, '\n');
+	if (!nl || strchr(text, '/'))
+		return -1;
+	*nl = '\0';
+	uint64_t written = 0;
+	for (const char *d = nl + 1; *d >= '0' && *d <= '9'; d++)
+		written = written * 10 + (uint64_t)(*d - '0');
+	if (mono_ns() - written > HANDOVER_MAX_AGE_NS)
+		return -1;
+	char *end = at_proc.log_path + sizeof at_proc.log_path;
+	char *p = put_str(at_proc.log_path, end, at_proc.run_dir);
+	p = put_str(p, end, "/");
+	if (!put_str(p, end, text))
+		return -1;
+	return at_sys_open(at_proc.log_path, O_RDWR | O_CLOEXEC, 0);
+}
+
+int at_log_open(int fork_child)
+{
+	int fd = fork_child ? -1 : take_handover();
+	int fresh = fd < 0;
+	if (fresh)
+		fd = create_log();
 	if (fd < 0)
 		return -1;
 	uint64_t capacity = 0;
 	void *p = map_log(fd, &capacity);
-	/* A log that exists belongs to this process's earlier image (before an exec). */
-	struct at_rawlog_header probe;
-	int fresh =
-	    at_sys6(SYS_pread64, fd, (long)&probe, sizeof probe, 0, 0, 0) < (long)sizeof probe;
 	if (p && fresh && at_sys_fallocate(fd, 0, 0, FIRST_WINDOW) < 0) {
 		at_sys_munmap(p, capacity);
 		p = NULL;
@@ -179,16 +291,15 @@ int at_log_open(void)
 		h->images = 1;
 		if (invariant_tsc()) {
 			h->tsc0 = __builtin_ia32_rdtsc();
-			at_sys_clock_gettime(CLOCK_MONOTONIC, &now);
-			h->mono0 = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+			h->mono0 = mono_ns();
 			h->flags |= AT_RAWLOG_TSC;
 		}
-		at_sys_madvise(at_proc.base, FIRST_WINDOW, MADV_POPULATE_WRITE);
 		uint64_t magic;
 		memcpy(&magic, AT_RAWLOG_MAGIC, 8);
 		__atomic_store_n((uint64_t *)(void *)h->magic, magic, __ATOMIC_RELEASE);
 	} else {
-		if (memcmp(h->magic, AT_RAWLOG_MAGIC, 8) != 0 || h->version != AT_RAWLOG_VERSION) {
+		if (memcmp(h->magic, AT_RAWLOG_MAGIC, 8) != 0 || h->version != AT_RAWLOG_VERSION ||
+		    h->pid != at_proc.pid) {
 			at_sys_munmap(p, capacity);
 			at_proc.base = NULL;
 			at_proc.hdr = NULL;
@@ -205,8 +316,8 @@ int at_log_open(void)
 uint64_t at_now_ns(void)
 {
 	struct timespec ts;
-	if (real_clock_gettime)
-		real_clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (AT_REAL(clock_gettime))
+		AT_REAL(clock_gettime)(CLOCK_MONOTONIC, &ts);
 	else
 		at_sys_clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;

@@ -89,9 +89,18 @@ static inline int at_in_vfork_child(void)
 
 /* Runs initialisation if needed; returns the mode this call runs in. */
 int at_init(void);
-/* The next definition of `name` after the preload (dlsym RTLD_NEXT), for the few functions
- * resolved on first use rather than at start-up. */
+/* The next definition of `name` after the preload (dlsym RTLD_NEXT), for functions that
+ * are not hooks of calls.def; NULL when there is none, or when this thread is already
+ * inside such a lookup (dlsym re-entering a hook). */
 void *at_resolve(const char *name);
+/* The real function behind the hook for call `name` (real_<name>), looked up on first use:
+ * NULL when libc has none, or when this thread is inside a lookup; the pass-through
+ * branches of hooks then make the raw system call. */
+#define AT_REAL(name)                                                                              \
+	(__builtin_expect(real_##name != NULL, 1)                                                  \
+	     ? real_##name                                                                         \
+	     : (__typeof__(real_##name))at_real_lookup(AT_CALL_##name))
+void *at_real_lookup(unsigned call);
 /* Replaces stdin, stdout and stderr by streams the hooks see (preload/hooks_stdio.c). */
 void at_stdio_init(void);
 
@@ -130,7 +139,12 @@ int at_pid_real(int rec, int *known);
 extern AT_TLS int at_thread_vtid;
 
 /* --- record (preload/log.c) --- */
-int at_log_open(void);
+/* Opens this process's log: a new one in a fork child; in a new image, the one its
+ * earlier image handed over before exec, or else a new one. 0, or -1 (do not record). */
+int at_log_open(int fork_child);
+/* Before exec: tells the next image which log to go on with; cancelled when exec fails. */
+void at_log_handover(void);
+void at_log_handover_cancel(void);
 uint64_t at_now_ns(void);
 /* A timestamp for durations: TSC ticks when the CPU has an invariant TSC (a few ns,
  * against two vDSO clock reads), else CLOCK_MONOTONIC ns. The sealer converts ticks. */

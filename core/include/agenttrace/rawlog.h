@@ -23,7 +23,7 @@
  * at a time, each step reserved with fallocate and mapped with MADV_POPULATE_WRITE; a
  * short-lived process costs 64 KiB. `agenttrace record` prepares the next step ahead of
  * the writer (cli/prefault.c), so WINDOW also bounds what it allocates beyond the end. */
-#define AT_RAWLOG_FIRST_WINDOW (64ull << 10)
+#define AT_RAWLOG_FIRST_WINDOW (16ull << 10)
 #define AT_RAWLOG_WINDOW       (2ull << 20)
 
 /* Header flags. */
