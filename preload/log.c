@@ -104,13 +104,18 @@ static int extend(uint64_t end)
  * is synchronised across cores, so tick differences are durations. */
 static int invariant_tsc(void)
 {
+	/* CPUID is asked once per program image (a fork child inherits the answer): it traps
+	 * to the hypervisor in a virtual machine. */
+	static int cpu = -1;
 	unsigned a, b, c, d;
 	int mode = 0;
 	/* A process started with rdtsc forbidden (PR_TSC_SIGSEGV, inherited) would crash on
 	 * our first rdtsc: it gets the vDSO clock instead. */
 	if (at_sys(SYS_prctl, PR_GET_TSC, &mode, 0) == 0 && mode != PR_TSC_ENABLE)
 		return 0;
-	return __get_cpuid(0x80000007, &a, &b, &c, &d) && (d & (1u << 8));
+	if (cpu < 0)
+		cpu = __get_cpuid(0x80000007, &a, &b, &c, &d) && (d & (1u << 8));
+	return cpu;
 }
 
 static void stop_recording(uint32_t reason)
