@@ -20,7 +20,7 @@ static const struct at_call_info calls[AT_CALL_MAX] = {
 
 const struct at_call_info *at_call_info(unsigned id)
 {
-	if (id >= AT_CALL_MAX || !calls[id].name)
+	if (id >= AT_CALL_MAX || !calls[id].name[0])
 		return NULL;
 	return &calls[id];
 }

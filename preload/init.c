@@ -30,17 +30,6 @@ AT_TLS uint32_t at_thread_id;
 #undef AT_CALL
 long (*real_syscall)(long nr, ...);
 
-/* Where at_real_lookup keeps what it found, by call id. */
-static void **const real_slot[AT_CALL_MAX] = {
-#define AT_CALL(id, name, family, arg, result, fail, ret_type, params) [id] = (void **)&real_##name,
-#include "agenttrace/calls.def"
-#undef AT_CALL
-};
-static const char *const real_name[AT_CALL_MAX] = {
-#define AT_CALL(id, name, family, arg, result, fail, ret_type, params) [id] = #name,
-#include "agenttrace/calls.def"
-#undef AT_CALL
-};
 static uint8_t real_absent[AT_CALL_MAX]; /* looked up, and libc has none */
 static AT_TLS int resolving;             /* this thread is inside dlsym for us */
 
@@ -66,13 +55,25 @@ static void *lookup(const char *name)
 
 void *at_real_lookup(unsigned call)
 {
-	void **slot = call < AT_CALL_MAX ? real_slot[call] : NULL;
+	/* A switch, not tables of pointers: those would need relocating, and so a private
+	 * copy of their pages, in every process at start-up. */
+	void **slot = NULL;
+	const char *name = NULL;
+	switch (call) {
+#define AT_CALL(id, fn, family, arg, result, fail, ret_type, params)                               \
+	case id:                                                                                   \
+		slot = (void **)&real_##fn;                                                        \
+		name = #fn;                                                                        \
+		break;
+#include "agenttrace/calls.def"
+#undef AT_CALL
+	}
 	if (!slot || resolving || __atomic_load_n(&real_absent[call], __ATOMIC_RELAXED))
 		return NULL;
 	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (p)
 		return p;
-	p = lookup(real_name[call]);
+	p = lookup(name);
 	if (p)
 		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
 	else
@@ -158,9 +159,10 @@ int at_init(void)
 	}
 
 	at_guard++;
-	resolve_eager();
 	at_proc.pid = at_sys_getpid();
 	int mode = parse_run();
+	if (mode != AT_MODE_OFF)
+		resolve_eager(); /* with recording off, a hook looks up its function when called */
 	if (mode == AT_MODE_RECORD && at_log_open(0) < 0)
 		mode = AT_MODE_OFF; /* cannot record: the program runs as if we were not here */
 	if (mode == AT_MODE_RECORD)

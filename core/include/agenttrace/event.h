@@ -109,7 +109,9 @@ enum at_call {
 };
 
 struct at_call_info {
-	const char *name;
+	/* An array, not a pointer: the table then needs no relocation, which would give every
+	 * recorded process a private copy of its pages at start-up. */
+	char name[28];
 	enum at_family family;
 	enum at_arg_kind arg;
 	enum at_encoding result;
