@@ -235,18 +235,17 @@ AT_HOOK void exit(int status)
 	if (!real)
 		*(void **)&real = at_resolve("exit");
 	signals_before_exit();
-	real(status);
+	if (real)
+		real(status);
+	at_sys(SYS_exit_group, status, 0, 0); /* no lookup possible (inside one): end anyway */
 	__builtin_unreachable();
 }
 
 AT_HOOK void _exit(int status)
 {
-	static void (*real)(int);
-	if (!real)
-		*(void **)&real = at_resolve("_exit");
+	/* What libc's _exit does, without looking it up first: that lookup would page in the
+	 * loader's code in every fork child that ends this way. */
 	signals_before_exit();
-	if (real)
-		real(status);
 	at_sys(SYS_exit_group, status, 0, 0);
 	__builtin_unreachable();
 }
