@@ -161,8 +161,7 @@ int at_init(void)
 	at_guard++;
 	at_proc.pid = at_sys_getpid();
 	int mode = parse_run();
-	if (mode != AT_MODE_OFF)
-		resolve_eager(); /* with recording off, a hook looks up its function when called */
+	resolve_eager(); /* even with recording off: a signal handler may be the first caller */
 	if (mode == AT_MODE_RECORD && at_log_open(0) < 0)
 		mode = AT_MODE_OFF; /* cannot record: the program runs as if we were not here */
 	if (mode == AT_MODE_RECORD)
