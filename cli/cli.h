@@ -26,6 +26,7 @@ enum {
 	AT_EXIT_NOSPACE = 73,    /* the disk is full */
 	AT_EXIT_IO = 74,         /* another I/O error in the store */
 	AT_EXIT_UNSEALED = 75,   /* the recording was never sealed: run `agenttrace seal` */
+	AT_EXIT_NOSTEP = 76,     /* no such step: past the end, or in another process */
 	AT_EXIT_CANNOT_EXEC = 126,
 	AT_EXIT_NOT_FOUND = 127,
 	AT_EXIT_DIVERGED = 201, /* replay diverged (202 if the recording itself exited 201) */
