@@ -67,7 +67,7 @@ void at_chunk_entry_get(const uint8_t *p, struct at_chunk_info *c)
 	c->raw_len = get32(p + 24);
 	c->zlen = get32(p + 28);
 	c->crc = get32(p + 32);
-	c->reserved = get32(p + 36);
+	c->kind = get32(p + 36);
 }
 
 __attribute__((format(printf, 5, 6))) static int
@@ -195,8 +195,9 @@ static int load(at_trace *t, struct at_trace_problem *pb)
 		at_chunk_entry_get(p, c);
 		/* Chunks tile the file from the header to the metadata, so no byte escapes
 		 * a CRC. */
-		if (c->offset != expect || c->stream >= t->nstreams || c->events == 0 ||
-		    c->reserved != 0) {
+		int kind_ok = (c->kind == AT_CHUNK_EVENTS && c->events != 0) ||
+		              (c->kind == AT_CHUNK_KEYFRAME && c->events == 0 && version >= 2);
+		if (c->offset != expect || c->stream >= t->nstreams || !kind_ok) {
 			free(idx);
 			return problem(pb, AT_ECORRUPT, (long)i, c->offset,
 			               "index entry for chunk %u "
@@ -310,10 +311,10 @@ const struct at_trace_problem *at_trace_last_problem(const at_trace *t)
 	return &t->problem;
 }
 
-/* Reads, checks and decompresses chunk `i` into the iterator's buffer. */
-static int load_chunk(at_trace_iter *it, unsigned i)
+/* Reads, checks and decompresses chunk `i` into *raw (grown as needed, *zbuf likewise). */
+static int read_chunk(at_trace *t, unsigned i, uint8_t **zbuf, size_t *zcap, uint8_t **raw,
+                      size_t *raw_cap)
 {
-	at_trace *t = it->t;
 	const struct at_chunk_info *c = &t->chunks[i];
 	struct at_trace_problem *pb = &t->problem;
 	uint8_t h[CHUNK_HEADER_SIZE];
@@ -327,40 +328,81 @@ static int load_chunk(at_trace_iter *it, unsigned i)
 		               i);
 	if (get32(h + 4) != c->stream || get64(h + 8) != c->first_seq ||
 	    get32(h + 16) != c->events || get32(h + 20) != c->raw_len || get32(h + 24) != c->zlen ||
-	    get32(h + 28) != c->crc || get32(h + 32) != 0)
+	    get32(h + 28) != c->crc || get32(h + 32) != c->kind)
 		return problem(pb, AT_ECORRUPT, (long)i, c->offset,
 		               "chunk %u: its header does not "
 		               "match the index",
 		               i);
-	if (c->zlen > it->zcap) {
-		free(it->zbuf);
-		it->zbuf = malloc(c->zlen);
-		it->zcap = it->zbuf ? c->zlen : 0;
+	if (c->zlen > *zcap) {
+		free(*zbuf);
+		*zbuf = malloc(c->zlen);
+		*zcap = *zbuf ? c->zlen : 0;
 	}
-	if (c->raw_len > it->raw_cap) {
-		free(it->raw);
-		it->raw = malloc(c->raw_len);
-		it->raw_cap = it->raw ? c->raw_len : 0;
+	if (c->raw_len > *raw_cap) {
+		free(*raw);
+		*raw = malloc(c->raw_len);
+		*raw_cap = *raw ? c->raw_len : 0;
 	}
-	if ((c->zlen && !it->zbuf) || (c->raw_len && !it->raw))
+	if ((c->zlen && !*zbuf) || (c->raw_len && !*raw))
 		return problem(pb, AT_ENOMEM, (long)i, c->offset, "out of memory for chunk %u", i);
-	rc = read_at(t->fd, it->zbuf, c->zlen, c->offset + CHUNK_HEADER_SIZE);
+	rc = read_at(t->fd, *zbuf, c->zlen, c->offset + CHUNK_HEADER_SIZE);
 	if (rc)
 		return problem(pb, rc, (long)i, c->offset, "chunk %u cannot be read", i);
-	if (at_crc32c(0, it->zbuf, c->zlen) != c->crc)
+	if (at_crc32c(0, *zbuf, c->zlen) != c->crc)
 		return problem(pb, AT_ECORRUPT, (long)i, c->offset,
 		               "chunk %u failed its CRC32C check", i);
-	size_t n = ZSTD_decompress(it->raw, it->raw_cap, it->zbuf, c->zlen);
+	size_t n = ZSTD_decompress(*raw, *raw_cap, *zbuf, c->zlen);
 	if (ZSTD_isError(n) || n != c->raw_len)
 		return problem(pb, AT_ECORRUPT, (long)i, c->offset,
 		               "chunk %u does not decompress "
 		               "to its recorded size",
 		               i);
-	it->raw_len = n;
+	return 0;
+}
+
+/* Loads events chunk `i` into the iterator. */
+static int load_chunk(at_trace_iter *it, unsigned i)
+{
+	const struct at_chunk_info *c = &it->t->chunks[i];
+	int rc = read_chunk(it->t, i, &it->zbuf, &it->zcap, &it->raw, &it->raw_cap);
+	if (rc)
+		return rc;
+	it->raw_len = c->raw_len;
 	it->pos = 0;
 	it->left = c->events;
 	it->expect_seq = c->first_seq;
 	at_codec_reset(&it->codec);
+	return 0;
+}
+
+long at_trace_keyframe_find(const at_trace *t, unsigned stream, uint64_t step)
+{
+	long best = -1;
+	for (unsigned i = 0; i < t->nchunks; i++) {
+		const struct at_chunk_info *c = &t->chunks[i];
+		if (c->stream == stream && c->kind == AT_CHUNK_KEYFRAME && c->first_seq <= step &&
+		    (best < 0 || c->first_seq >= t->chunks[best].first_seq))
+			best = (long)i;
+	}
+	return best;
+}
+
+int at_trace_keyframe_read(at_trace *t, unsigned chunk, uint8_t **data, size_t *len)
+{
+	*data = NULL;
+	*len = 0;
+	if (chunk >= t->nchunks || t->chunks[chunk].kind != AT_CHUNK_KEYFRAME)
+		return AT_EINVAL;
+	uint8_t *zbuf = NULL, *raw = NULL;
+	size_t zcap = 0, raw_cap = 0;
+	int rc = read_chunk(t, chunk, &zbuf, &zcap, &raw, &raw_cap);
+	free(zbuf);
+	if (rc) {
+		free(raw);
+		return rc;
+	}
+	*data = raw;
+	*len = t->chunks[chunk].raw_len;
 	return 0;
 }
 
@@ -379,7 +421,7 @@ int at_trace_iter_open(at_trace *t, unsigned stream, uint64_t from, at_trace_ite
 	 * stream are in step order), or at its first chunk. */
 	it->next_chunk = t->nchunks;
 	for (unsigned i = 0; i < t->nchunks; i++) {
-		if (t->chunks[i].stream != stream)
+		if (t->chunks[i].stream != stream || t->chunks[i].kind != AT_CHUNK_EVENTS)
 			continue;
 		if (it->next_chunk != t->nchunks && t->chunks[i].first_seq > from)
 			break;
@@ -395,7 +437,8 @@ int at_trace_iter_next(at_trace_iter *it, at_event *ev)
 	for (;;) {
 		while (it->left == 0) {
 			while (it->next_chunk < t->nchunks &&
-			       t->chunks[it->next_chunk].stream != it->stream)
+			       (t->chunks[it->next_chunk].stream != it->stream ||
+			        t->chunks[it->next_chunk].kind != AT_CHUNK_EVENTS))
 				it->next_chunk++;
 			if (it->next_chunk >= t->nchunks)
 				return 0;
@@ -457,6 +500,16 @@ int at_trace_verify(const char *path, struct at_trace_problem *pb)
 			             "stream %u holds %" PRIu64
 			             " events but the index says %" PRIu64,
 			             s, n, t->streams[s].events);
+		if (rc && pb)
+			*pb = t->problem;
+	}
+	for (unsigned i = 0; i < t->nchunks && !rc; i++) {
+		uint8_t *kf;
+		size_t len;
+		if (t->chunks[i].kind != AT_CHUNK_KEYFRAME)
+			continue;
+		rc = at_trace_keyframe_read(t, i, &kf, &len);
+		free(kf);
 		if (rc && pb)
 			*pb = t->problem;
 	}

@@ -64,7 +64,7 @@ void at_chunk_entry_put(uint8_t *p, const struct at_chunk_info *c)
 	put32(p + 24, c->raw_len);
 	put32(p + 28, c->zlen);
 	put32(p + 32, c->crc);
-	put32(p + 36, 0);
+	put32(p + 36, c->kind);
 }
 
 static int fail(at_trace_writer *w, int code)
@@ -156,11 +156,11 @@ int at_trace_writer_create(const char *path, int level, at_trace_writer **out)
 	return 0;
 }
 
-static int flush_chunk(at_trace_writer *w)
+/* Compresses `raw` and writes it as a chunk of `kind`, first step `first_seq`. */
+static int write_chunk(at_trace_writer *w, uint32_t kind, uint64_t first_seq, uint32_t events,
+                       const uint8_t *raw, size_t raw_len)
 {
-	if (w->chunk_events == 0 || w->failed)
-		return w->failed;
-	size_t bound = ZSTD_compressBound(w->raw_len);
+	size_t bound = ZSTD_compressBound(raw_len);
 	if (bound > w->zcap) {
 		free(w->zbuf);
 		w->zbuf = malloc(bound);
@@ -168,20 +168,21 @@ static int flush_chunk(at_trace_writer *w)
 		if (!w->zbuf)
 			return fail(w, AT_ENOMEM);
 	}
-	size_t z = ZSTD_compressCCtx(w->cctx, w->zbuf, w->zcap, w->raw, w->raw_len, w->level);
-	if (ZSTD_isError(z) || z > UINT32_MAX)
+	size_t z = ZSTD_compressCCtx(w->cctx, w->zbuf, w->zcap, raw, raw_len, w->level);
+	if (ZSTD_isError(z) || z > UINT32_MAX || raw_len > UINT32_MAX)
 		return fail(w, AT_ECOMPRESS);
 	if (!(w->chunks = grow(w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof *w->chunks)))
 		return fail(w, AT_ENOMEM);
 
 	struct at_chunk_info *c = &w->chunks[w->nchunks];
 	*c = (struct at_chunk_info){.offset = w->offset,
-	                            .first_seq = w->chunk_first_seq,
+	                            .first_seq = first_seq,
 	                            .stream = w->nstreams - 1,
-	                            .events = w->chunk_events,
-	                            .raw_len = (uint32_t)w->raw_len,
+	                            .events = events,
+	                            .raw_len = (uint32_t)raw_len,
 	                            .zlen = (uint32_t)z,
-	                            .crc = at_crc32c(0, w->zbuf, z)};
+	                            .crc = at_crc32c(0, w->zbuf, z),
+	                            .kind = kind};
 	uint8_t h[CHUNK_HEADER_SIZE] = {0};
 	put32(h, CHUNK_MAGIC);
 	put32(h + 4, c->stream);
@@ -190,6 +191,7 @@ static int flush_chunk(at_trace_writer *w)
 	put32(h + 20, c->raw_len);
 	put32(h + 24, c->zlen);
 	put32(h + 28, c->crc);
+	put32(h + 32, c->kind);
 	put32(h + 36, at_crc32c(0, h, 36));
 	int rc = write_all(w, h, sizeof h);
 	if (!rc)
@@ -201,9 +203,30 @@ static int flush_chunk(at_trace_writer *w)
 	sync_file_range(w->fd, (off_t)c->offset, (off_t)(w->offset - c->offset),
 	                SYNC_FILE_RANGE_WRITE);
 	w->nchunks++;
+	return 0;
+}
+
+static int flush_chunk(at_trace_writer *w)
+{
+	if (w->chunk_events == 0 || w->failed)
+		return w->failed;
+	int rc = write_chunk(w, AT_CHUNK_EVENTS, w->chunk_first_seq, w->chunk_events, w->raw,
+	                     w->raw_len);
+	if (rc)
+		return rc;
 	w->raw_len = 0;
 	w->chunk_events = 0;
 	return 0;
+}
+
+int at_trace_writer_keyframe(at_trace_writer *w, uint64_t step, const void *data, size_t len)
+{
+	int rc = flush_chunk(w);
+	if (rc)
+		return rc;
+	if (!w->nstreams)
+		return AT_EINVAL;
+	return write_chunk(w, AT_CHUNK_KEYFRAME, step, 0, data, len);
 }
 
 int at_trace_writer_begin_stream(at_trace_writer *w, const struct at_stream_info *info)

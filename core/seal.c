@@ -3,6 +3,7 @@
  * raw logs are only read, never changed, so a seal that fails (a full disk, say) can simply
  * be run again. */
 #include "agenttrace/seal.h"
+#include "agenttrace/world.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -190,6 +191,8 @@ struct at_sealer {
 	double scale;             /* ns per raw duration unit of the stream being sealed */
 	uint64_t seq;             /* its next event number */
 	struct at_seal_tree tree; /* what meta "tree" is made of: a node per stream begun */
+	unsigned keyframe_every;  /* events between keyframes; 0: none */
+	at_world *world;          /* the stream's world, for its keyframes */
 };
 
 static int stream_begin(at_sealer *s, struct log_entry *le)
@@ -201,8 +204,24 @@ static int stream_begin(at_sealer *s, struct log_entry *le)
 	    .pid = h->pid, .ppid = h->ppid, .images = h->images, .start_ns = h->start_ns};
 	if (le->root)
 		info.flags |= AT_STREAM_ROOT;
+	at_world_free(s->world);
+	s->world = NULL;
+	if (s->keyframe_every && !(s->world = at_world_new()))
+		return AT_ENOMEM;
 	int rc = at_trace_writer_begin_stream(s->w, &info);
 	return rc < 0 ? rc : at_seal_tree_begin(&s->tree, h, le->root);
+}
+
+/* The stream's world just before step `step`, as a keyframe chunk. */
+static int keyframe(at_sealer *s, uint64_t step)
+{
+	uint8_t *data;
+	size_t len;
+	int rc = at_world_save(s->world, &data, &len);
+	if (!rc)
+		rc = at_trace_writer_keyframe(s->w, step, data, len);
+	free(data);
+	return rc;
 }
 
 /* Seals the stream's next records: all of them, or only those committed so far (live). */
@@ -219,9 +238,14 @@ static int stream_events(at_sealer *s, struct log_entry *le, int live)
 		if (s->home && ev.len >= AT_BLOB_MIN && content_call(ev.call) &&
 		    (rc = to_blob(s->home, &ev, ref, s->blobs, st)) < 0)
 			return rc;
+		if (s->world && ev.seq && ev.seq % s->keyframe_every == 0 &&
+		    (rc = keyframe(s, ev.seq)) < 0)
+			return rc;
 		if ((rc = at_trace_writer_append(s->w, &ev)) < 0 ||
 		    (rc = at_seal_tree_event(&s->tree, &ev)) < 0)
 			return rc;
+		if (s->world)
+			at_world_apply(s->world, &ev);
 		const struct at_call_info *ci = at_call_info(ev.call);
 		if (ci) {
 			st->family[ci->family]++;
@@ -238,6 +262,8 @@ static int stream_events(at_sealer *s, struct log_entry *le, int live)
 /* What the header says once the writers are gone: how the recording ended. */
 static void stream_end(at_sealer *s, struct log_entry *le)
 {
+	at_world_free(s->world);
+	s->world = NULL;
 	const struct at_rawlog_header *h = at_rawlog_header(&le->view);
 	struct at_stream_info *si = at_trace_writer_stream(s->w);
 	if (h->flags & AT_RAWLOG_INCOMPLETE)
@@ -321,8 +347,14 @@ int at_sealer_begin(const char *home, const char *trace_path, at_sealer **out)
 		at_sealer_abort(s);
 		return rc;
 	}
+	s->keyframe_every = AT_KEYFRAME_EVERY;
 	*out = s;
 	return 0;
+}
+
+void at_sealer_keyframes(at_sealer *s, unsigned every)
+{
+	s->keyframe_every = every;
 }
 
 /* The root process's log, once its TSC pairing is old enough to convert durations: the
@@ -389,6 +421,7 @@ void at_sealer_abort(at_sealer *s)
 	if (!s)
 		return;
 	writer_drop(s);
+	at_world_free(s->world);
 	free(s->home);
 	free(s->path);
 	free(s->tmp);
@@ -514,5 +547,9 @@ int at_seal(const char *run_dir, int root_pid, const char *home, json_t *meta,
 		}
 		return rc;
 	}
+	json_t *every = json_object_get(meta, "keyframe_every");
+	if (json_is_integer(every) && json_integer_value(every) >= 0 &&
+	    json_integer_value(every) <= UINT32_MAX)
+		at_sealer_keyframes(s, (unsigned)json_integer_value(every));
 	return at_sealer_finish(s, run_dir, root_pid, meta, st, pb);
 }

@@ -17,8 +17,8 @@
  * older reader would misread the new layout (an added optional section does not need it).
  * Feature bits mark optional parts a reader may ignore; unknown bits above
  * AT_TRACE_FEATURES_KNOWN in the "required" mask make a reader refuse. */
-#define AT_TRACE_VERSION            1
-#define AT_TRACE_MIN_READER         1
+#define AT_TRACE_VERSION            2 /* 2: keyframe chunks (chunk kind 1) */
+#define AT_TRACE_MIN_READER         2
 #define AT_TRACE_FEATURE_DELTA_TIME 0x1ull /* time payloads are delta-coded (codec v1) */
 #define AT_TRACE_FEATURE_FILES      0x2ull /* file events and blob references (AT_EVF_BLOB) */
 #define AT_TRACE_FEATURES_KNOWN     0x3ull
@@ -44,15 +44,20 @@ struct at_stream_info {
 	uint64_t start_ns;
 };
 
+/* Chunk kinds. A keyframe chunk holds the world of its stream just before step
+ * `first_seq` (core/world.c), and no events. */
+#define AT_CHUNK_EVENTS   0u
+#define AT_CHUNK_KEYFRAME 1u
+
 struct at_chunk_info {
 	uint64_t offset; /* of the chunk header in the file */
 	uint64_t first_seq;
 	uint32_t stream;
-	uint32_t events;
-	uint32_t raw_len; /* coded events, uncompressed */
+	uint32_t events;  /* 0 in a keyframe */
+	uint32_t raw_len; /* coded events (or the keyframe), uncompressed */
 	uint32_t zlen;    /* compressed bytes after the chunk header */
 	uint32_t crc;     /* CRC32C of the compressed bytes */
-	uint32_t reserved;
+	uint32_t kind;    /* AT_CHUNK_* */
 };
 
 /* The first problem found in a file, for messages that name the damaged part. */
@@ -73,6 +78,9 @@ int at_trace_writer_begin_stream(at_trace_writer *w, const struct at_stream_info
 /* The current stream's description, which the writer keeps counting into: borrowed. */
 struct at_stream_info *at_trace_writer_stream(at_trace_writer *w);
 int at_trace_writer_append(at_trace_writer *w, const at_event *ev);
+/* Ends the current chunk and writes a keyframe chunk for the current stream: `data` is
+ * the world just before step `step` (core/world.c), which the next event must be. */
+int at_trace_writer_keyframe(at_trace_writer *w, uint64_t step, const void *data, size_t len);
 /* Writes the last chunk, `meta_json`, the index and trailer; fsyncs; frees `w`.
  * On error the partial file is removed and `w` is freed all the same. */
 int at_trace_writer_finish(at_trace_writer *w, const char *meta_json, size_t meta_len);
@@ -102,6 +110,12 @@ uint64_t at_trace_features(const at_trace *t);
 const struct at_trace_problem *at_trace_last_problem(const at_trace *t);
 
 /* Iterates one stream's events in order, starting at the first event with seq >= from. */
+/* The keyframe chunk of `stream` with the greatest step at or before `step`: its chunk
+ * index, or -1 when the stream has none there (then the world starts empty at step 0). */
+long at_trace_keyframe_find(const at_trace *t, unsigned stream, uint64_t step);
+/* Reads, checks and decompresses keyframe chunk `chunk` into *data (the caller frees). */
+int at_trace_keyframe_read(at_trace *t, unsigned chunk, uint8_t **data, size_t *len);
+
 typedef struct at_trace_iter at_trace_iter;
 int at_trace_iter_open(at_trace *t, unsigned stream, uint64_t from, at_trace_iter **out);
 /* 1 and an event (payload borrowed until the next call), 0 at the end, or < 0 on damage. */

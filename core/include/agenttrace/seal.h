@@ -58,6 +58,9 @@ int at_seal(const char *run_dir, int root_pid, const char *home, json_t *meta,
  * is not fatal: finish starts over from the raw logs, which pumping never changes. */
 typedef struct at_sealer at_sealer;
 int at_sealer_begin(const char *home, const char *trace_path, at_sealer **out);
+/* A keyframe every `every` events of each stream (0: none; default AT_KEYFRAME_EVERY,
+ * world.h). at_seal takes it from meta "keyframe_every". */
+void at_sealer_keyframes(at_sealer *s, unsigned every);
 int at_sealer_pump(at_sealer *s, const char *run_dir, int root_pid);
 int at_sealer_finish(at_sealer *s, const char *run_dir, int root_pid, json_t *meta,
                      struct at_seal_stats *stats, struct at_trace_problem *problem);

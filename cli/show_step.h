@@ -1,0 +1,18 @@
+/* agenttrace show <id> --step N (show_step.c). */
+#ifndef AGENTTRACE_CLI_SHOW_STEP_H
+#define AGENTTRACE_CLI_SHOW_STEP_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "agenttrace/container.h"
+#include "show.h"
+
+/* The stream of the process with key `key` (NULL: the root): 0, or -1 when there is none. */
+int show_step_stream(at_trace *t, json_t *tree, const char *key, unsigned *stream);
+/* Prints the world of process `key` (NULL: the root) just before step `step`, and the
+ * events around it; returns an exit status, after saying what went wrong. */
+int show_step(at_trace *t, const char *id, const char *home, json_t *tree, const char *key,
+              uint64_t step, int json);
+
+#endif

@@ -1,0 +1,44 @@
+/* The world of one recorded process at a step, as its events built it: its descriptors
+ * (what each is, path or peer, flags, offset), the files it wrote (sizes, and content up to
+ * a bound), the last value of each clock it read, its threads' positions and the children
+ * it made. `show --step` prints it; sealing stores it every K events as a keyframe, so the
+ * world at any step is a keyframe plus at most K events (docs/format.md, "Keyframes").
+ *
+ * The world at step N is the state after events 0..N-1: what the program had seen just
+ * before it made call N. It follows the program's own calls only: a descriptor shared
+ * with another process, or moved by a call the recorder does not see, drifts. */
+#ifndef AGENTTRACE_WORLD_H
+#define AGENTTRACE_WORLD_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agenttrace/event.h"
+
+/* The default distance between keyframes, in events of a stream (docs/performance.md,
+ * "Keyframes and seeking"). */
+#define AT_KEYFRAME_EVERY 4096u
+/* Content kept per written file, and in all: beyond either, a file keeps its size and
+ * loses its content hash. */
+#define AT_WORLD_CONTENT_MAX (1u << 20)
+#define AT_WORLD_CONTENT_ALL (16u << 20)
+
+typedef struct at_world at_world;
+
+at_world *at_world_new(void);    /* NULL when out of memory */
+void at_world_free(at_world *w); /* accepts NULL */
+/* Follows event `ev`, which must be the next of the stream (its seq is the world's step). */
+void at_world_apply(at_world *w, const at_event *ev);
+uint64_t at_world_step(const at_world *w);
+
+/* The world as a keyframe: typed sections (docs/format.md). *out is the caller's to free. */
+int at_world_save(const at_world *w, uint8_t **out, size_t *len);
+/* Replaces `w` by the world a keyframe holds; AT_ECORRUPT when it does not parse. */
+int at_world_load(at_world *w, const uint8_t *data, size_t len);
+
+/* The world for people and tools: {"step", "descriptors", "files", "clocks", "threads",
+ * "children"}; files carry "sha256" of their content when it was kept. */
+json_t *at_world_json(const at_world *w);
+
+#endif
