@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agenttrace/world.h"
 #include "agenttrace/errors.h"
 #include "agenttrace/mask.h"
 #include "agenttrace/seal.h"
@@ -19,7 +20,8 @@ extern char **environ;
 
 static const char usage[] =
     "usage: agenttrace record [--name NAME] [--exclude GLOB]... [--mask-env GLOB]...\n"
-    "                         [--mask-header NAME]... [--no-mask] [--] PROGRAM [ARGS...]\n"
+    "                         [--mask-header NAME]... [--no-mask] [--keyframe-every K]\n"
+    "                         [--] PROGRAM [ARGS...]\n"
     "\n"
     "Runs PROGRAM with the recorder preloaded and stores everything it learns from the\n"
     "clock, the random number sources and the files it reads as a trace. Prints the trace\n"
@@ -38,6 +40,9 @@ static const char usage[] =
     "                      Proxy-Authorization, X-Api-Key, api-key, Cookie, Set-Cookie).\n"
     "                      Repeatable\n"
     "  --no-mask       keep secrets in this trace as they were\n"
+    "  --keyframe-every K  a keyframe of each process's world every K of its events\n"
+    "                      (default 16384; 0: none): 'show --step' and 'replay --step'\n"
+    "                      reach any step from the keyframe before it\n"
     "\n"
     "Secrets are replaced by '*' bytes of the same length before anything is written;\n"
     "AGENTTRACE_MASK_ENV and AGENTTRACE_MASK_HEADERS (comma-separated) add patterns for\n"
@@ -164,6 +169,7 @@ int cmd_record(int argc, char **argv)
 	const char *name = NULL, *patterns[MAX_EXCLUDE];
 	size_t npatterns = 0;
 	int i = 1, no_mask = 0;
+	unsigned keyframe_every = AT_KEYFRAME_EVERY;
 	static struct at_mask_rules mask; /* 5 KiB: not on the stack */
 	at_mask_rules_init(&mask, 1);
 	if (cli_wants_help(argc, argv) && (argc < 2 || argv[1][0] == '-')) {
@@ -201,6 +207,19 @@ int cmd_record(int argc, char **argv)
 				return AT_EXIT_USAGE;
 		} else if (!strcmp(argv[i], "--no-mask")) {
 			no_mask = 1;
+		} else if ((!strcmp(argv[i], "--keyframe-every") && i + 1 < argc) ||
+		           !strncmp(argv[i], "--keyframe-every=", 17)) {
+			const char *k = argv[i][16] == '=' ? argv[i] + 17 : argv[++i];
+			char *end;
+			unsigned long v = strtoul(k, &end, 10);
+			if (!k[0] || *end || k[0] == '-' || v > UINT32_MAX) {
+				cli_error(
+				    "record: --keyframe-every takes a number of events (0 for "
+				    "no keyframes), not '%s'",
+				    k);
+				return AT_EXIT_USAGE;
+			}
+			keyframe_every = (unsigned)v;
 		} else {
 			cli_error("record: unknown option '%s'\n%s", argv[i], usage);
 			return AT_EXIT_USAGE;
@@ -278,6 +297,7 @@ int cmd_record(int argc, char **argv)
 	for (size_t k = 0; k < npatterns; k++)
 		json_array_append_new(exclude, json_string(patterns[k]));
 	json_object_set_new(meta, "exclude", exclude);
+	json_object_set_new(meta, "keyframe_every", json_integer(keyframe_every));
 	if (cli_write_excludes(run_dir, exclude) || write_mask_rules(run_dir, &mask, no_mask) ||
 	    write_pending(s, id, run_dir, meta) < 0) {
 		cli_error("cannot write to the trace store %s: %s", at_store_home(s),
@@ -300,6 +320,8 @@ int cmd_record(int argc, char **argv)
 	at_store_path(s, id, AT_TRACE_FILE, trace_path, sizeof trace_path);
 	if (help && at_sealer_begin(at_store_home(s), trace_path, &sealer))
 		sealer = NULL; /* sealed at the end instead, which will say what is wrong */
+	if (sealer)
+		at_sealer_keyframes(sealer, keyframe_every);
 	struct cli_spawn sp = {.path = prog.path,
 	                       .argv = argv + i,
 	                       .envp = environ,

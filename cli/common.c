@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "agenttrace/errors.h"
+#include "agenttrace/proc.h"
 
 void cli_error(const char *fmt, ...)
 {
@@ -339,4 +340,51 @@ int cli_write_excludes(const char *run_dir, json_t *patterns)
 	json_t *p;
 	json_array_foreach(patterns, i, p) fprintf(f, "%s\n", json_string_value(p));
 	return fclose(f) ? (errno == ENOSPC ? AT_ENOSPC : AT_EIO) : 0;
+}
+
+/* Whether `key` looks like a process key: "1", "1.2", "1.2.1"... */
+static int key_well_formed(const char *key)
+{
+	if (strcmp(key, AT_PROC_ROOT_KEY) && strncmp(key, AT_PROC_ROOT_KEY ".", 2))
+		return 0;
+	if (strlen(key) >= AT_PROC_KEY_MAX)
+		return 0;
+	for (const char *p = key; *p; p++)
+		if (!(*p >= '0' && *p <= '9') &&
+		    !(*p == '.' && p[1] >= '1' && p[1] <= '9' && p > key))
+			return 0;
+	return 1;
+}
+
+int cli_parse_step(const char *cmd, const char *arg, char *key, size_t cap, uint64_t *step)
+{
+	const char *colon = strrchr(arg, ':'), *num = colon ? colon + 1 : arg;
+	key[0] = '\0';
+	if (colon) {
+		snprintf(key, cap, "%.*s", (int)(colon - arg), arg);
+		if (!key_well_formed(key)) {
+			cli_error(
+			    "%s: step '%s': '%s' is not a process key (keys look like 1, 1.2, "
+			    "1.2.1: see 'agenttrace show <id>')",
+			    cmd, arg, key);
+			return AT_EXIT_USAGE;
+		}
+	}
+	char *end = NULL;
+	errno = 0;
+	unsigned long long n = strtoull(num, &end, 10);
+	if (num[0] == '-' && num[1] >= '0' && num[1] <= '9') {
+		cli_error("%s: step '%s' is negative: steps count from 0 (the first column of "
+		          "'agenttrace show <id> --events')",
+		          cmd, arg);
+		return AT_EXIT_USAGE;
+	}
+	if (!(num[0] >= '0' && num[0] <= '9') || *end || errno == ERANGE) {
+		cli_error("%s: '%s' is not a step: give N or KEY:N, with N from the first column "
+		          "of 'agenttrace show <id> --events'",
+		          cmd, arg);
+		return AT_EXIT_USAGE;
+	}
+	*step = n;
+	return 0;
 }

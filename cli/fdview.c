@@ -2,52 +2,58 @@
 #include "fdview.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void fdview_init(struct fdview *v)
+#include "agenttrace/errors.h"
+#include "cli.h"
+
+int fdview_init(struct fdview *v)
 {
-	memset(v, 0, sizeof *v);
-	v->fd[0].path = strdup("<stdin>");
-	v->fd[1].path = strdup("<stdout>");
-	v->fd[2].path = strdup("<stderr>");
+	v->closed = NULL;
+	v->world = at_world_new();
+	return v->world ? 0 : AT_ENOMEM;
+}
+
+struct damage {
+	at_trace *t;
+	const char *id;
+};
+
+static void damaged(void *arg, uint64_t at, int rc)
+{
+	struct damage *d = arg;
+	cli_error("warning: the keyframe of trace %s at step %" PRIu64
+	          " is damaged (%s); using an earlier one",
+	          d->id, at, rc ? at_trace_last_problem(d->t)->what : "a wrong step");
+}
+
+int fdview_seek(struct fdview *v, at_trace *t, const char *id, unsigned stream, uint64_t step)
+{
+	uint64_t kf;
+	struct damage d = {t, id};
+	return at_world_seek(t, stream, step, &v->world, &kf, damaged, &d);
 }
 
 void fdview_free(struct fdview *v)
 {
-	for (int i = 0; i < FDVIEW_FDS; i++)
-		free(v->fd[i].path);
+	at_world_free(v->world);
 	free(v->closed);
 	memset(v, 0, sizeof *v);
 }
 
-static struct fdview_entry *entry(struct fdview *v, int64_t fd)
+/* The name a descriptor goes by: its path, or for an inherited one "<stdout>" & co. */
+static const char *name_of(struct fdview *v, int64_t fd, int64_t *offset, int *flags)
 {
-	return fd >= 0 && fd < FDVIEW_FDS ? &v->fd[fd] : NULL;
-}
-
-static void set(struct fdview *v, int64_t fd, const char *path, int append)
-{
-	struct fdview_entry *e = entry(v, fd);
-	if (!e)
-		return;
-	free(e->path);
-	e->path = path ? strdup(path) : NULL;
-	e->offset = 0;
-	e->append = append;
-}
-
-/* A path relative to an *at call's directory descriptor, joined to that directory's. */
-static void opened(struct fdview *v, const at_event *ev, const char *path, int flags)
-{
-	struct fdview_entry *dir = entry(v, ev->fd);
-	char joined[8192];
-	if (path && path[0] != '/' && dir && dir->path && ev->fd >= 0) {
-		snprintf(joined, sizeof joined, "%s/%s", dir->path, path);
-		path = joined;
-	}
-	set(v, ev->ret, path, (flags & O_APPEND) != 0);
+	const char *kind, *path;
+	if (fd < 0 || fd > INT32_MAX ||
+	    !at_world_fd(v->world, (int)fd, &kind, &path, offset, flags))
+		return NULL;
+	if (!path && !strcmp(kind, "std") && fd <= 2)
+		return fd == 0 ? "<stdin>" : fd == 1 ? "<stdout>" : "<stderr>";
+	return path;
 }
 
 static int positional(uint16_t call)
@@ -59,19 +65,20 @@ static int positional(uint16_t call)
 static int streaming(uint16_t call)
 {
 	return call == AT_CALL_read || call == AT_CALL_write || call == AT_CALL_readv ||
-	       call == AT_CALL_writev || call == AT_CALL_read_random;
+	       call == AT_CALL_writev || call == AT_CALL_read_random || call == AT_CALL_getdents64;
 }
 
 void fdview_apply(struct fdview *v, const at_event *ev, struct fdview_note *note)
 {
-	const char *p1;
+	int64_t offset = 0;
+	int flags = 0;
 	memset(note, 0, sizeof *note);
 	free(v->closed);
 	v->closed = NULL;
-	struct fdview_entry *e = entry(v, ev->fd);
-	if (e && e->path)
-		note->path = e->path;
+	const char *path = name_of(v, ev->fd, &offset, &flags);
+	note->path = path;
 	int ok = ev->ret >= 0 && ev->err == 0;
+	const char *p1;
 	switch (ev->call) {
 	case AT_CALL_open:
 	case AT_CALL_openat:
@@ -79,61 +86,32 @@ void fdview_apply(struct fdview *v, const at_event *ev, struct fdview_note *note
 	case AT_CALL_opendir:
 		at_event_paths(ev, &p1, NULL);
 		note->path = p1;
-		if (ok)
-			opened(v, ev, p1, (int)ev->arg0);
-		return;
-	case AT_CALL_mkstemp:
-	case AT_CALL_mkostemp:
-	case AT_CALL_mkstemps:
-	case AT_CALL_mkostemps:
-		if (ok && ev->len && !(ev->flags & AT_EVF_BLOB)) {
-			char name[4096];
-			snprintf(name, sizeof name, "%.*s", (int)ev->len,
-			         (const char *)ev->payload);
-			set(v, ev->ret, name, 0);
-			note->path = v->fd[ev->ret < FDVIEW_FDS ? ev->ret : 0].path;
-		}
-		return;
-	case AT_CALL_dup:
-	case AT_CALL_dup2:
-	case AT_CALL_dup3:
-		if (ok && ev->ret != ev->fd && e)
-			set(v, ev->ret, e->path, e->append);
-		return;
-	case AT_CALL_fcntl:
-		if (ok && (ev->arg0 == F_DUPFD || ev->arg0 == F_DUPFD_CLOEXEC) && e)
-			set(v, ev->ret, e->path, e->append);
-		return;
+		break;
 	case AT_CALL_close:
 	case AT_CALL_closedir:
-		if (e) { /* the note still names the file */
-			v->closed = e->path;
-			e->path = NULL;
-			set(v, ev->fd, NULL, 0);
-		}
-		return;
-	case AT_CALL_lseek:
-		if (ok && e)
-			e->offset = ev->ret;
-		return;
+		if (path) /* the note still names the file, which the world forgets */
+			note->path = v->closed = strdup(path);
+		break;
 	case AT_CALL_mmap:
 		note->has_offset = 1;
 		note->offset = (int64_t)ev->arg1;
 		note->bytes = ok ? (int64_t)ev->arg0 : 0;
-		return;
-	default: break;
-	}
-	if (positional(ev->call)) {
-		note->has_offset = 1;
-		note->offset = (int64_t)ev->arg1;
-		note->bytes = ev->ret > 0 ? ev->ret : 0;
-	} else if (streaming(ev->call) || ev->call == AT_CALL_getdents64) {
-		note->bytes = ev->ret > 0 ? ev->ret : 0;
-		if (e && !e->append && ev->fd > 2) {
+		break;
+	default:
+		if (positional(ev->call)) {
 			note->has_offset = 1;
-			note->offset = e->offset;
+			note->offset = (int64_t)ev->arg1;
+			note->bytes = ev->ret > 0 ? ev->ret : 0;
+		} else if (streaming(ev->call)) {
+			note->bytes = ev->ret > 0 ? ev->ret : 0;
+			if (path && !(flags & O_APPEND) && ev->fd > 2) {
+				note->has_offset = 1;
+				note->offset = offset;
+			}
 		}
-		if (e)
-			e->offset += note->bytes;
 	}
+	at_world_apply(v->world, ev);
+	if (ok && (ev->call == AT_CALL_mkstemp || ev->call == AT_CALL_mkostemp ||
+	           ev->call == AT_CALL_mkstemps || ev->call == AT_CALL_mkostemps))
+		note->path = name_of(v, ev->ret, &offset, &flags);
 }

@@ -28,48 +28,17 @@ int show_step_stream(at_trace *t, json_t *tree, const char *key, unsigned *strea
 	return -1;
 }
 
-/* The world of `stream` just before `step` into *wp, from the nearest keyframe that
- * passes its checks (a damaged one is reported and the one before it used) and the events
- * after it; *kf_step is that keyframe's step (0: from the start). */
-static int world_at(at_trace *t, const char *id, const char *key, unsigned stream, uint64_t step,
-                    at_world **wp, uint64_t *kf_step)
+struct warn_ctx {
+	const char *id, *key;
+	at_trace *t;
+};
+
+static void damaged_keyframe(void *arg, uint64_t at, int rc)
 {
-	uint64_t limit = step;
-	long kf;
-	*kf_step = 0;
-	while ((kf = at_trace_keyframe_find(t, stream, limit)) >= 0) {
-		uint8_t *data;
-		size_t len;
-		uint64_t at = at_trace_chunk(t, (unsigned)kf)->first_seq;
-		int rc = at_trace_keyframe_read(t, (unsigned)kf, &data, &len);
-		if (!rc)
-			rc = at_world_load(*wp, data, len);
-		free(data);
-		if (!rc && at_world_step(*wp) == at) {
-			*kf_step = at;
-			break;
-		}
-		cli_error("warning: the keyframe of process %s of trace %s at step %" PRIu64
-		          " is damaged (%s); using an earlier one",
-		          key, id, at, rc ? at_trace_last_problem(t)->what : "a wrong step");
-		at_world_free(*wp);
-		if (!(*wp = at_world_new()))
-			return AT_ENOMEM;
-		if (at == 0)
-			break;
-		limit = at - 1;
-	}
-	if (at_world_step(*wp) >= step)
-		return 0;
-	at_trace_iter *it;
-	at_event ev;
-	int rc = at_trace_iter_open(t, stream, at_world_step(*wp), &it);
-	while (!rc && (rc = at_trace_iter_next(it, &ev)) == 1 && ev.seq < step) {
-		rc = 0;
-		at_world_apply(*wp, &ev);
-	}
-	at_trace_iter_close(it);
-	return rc < 0 ? rc : 0;
+	struct warn_ctx *c = arg;
+	cli_error("warning: the keyframe of process %s of trace %s at step %" PRIu64
+	          " is damaged (%s); using an earlier one",
+	          c->key, c->id, at, rc ? at_trace_last_problem(c->t)->what : "a wrong step");
 }
 
 static const char *clock_text(int64_t ns, char *out, size_t cap)
@@ -78,7 +47,7 @@ static const char *clock_text(int64_t ns, char *out, size_t cap)
 	return out;
 }
 
-static void print_world(json_t *world)
+static void print_world(json_t *world, const char *key)
 {
 	json_t *v;
 	size_t i;
@@ -139,9 +108,9 @@ static void print_world(json_t *world)
 	if (json_array_size(json_object_get(world, "children")))
 		printf("children made\n");
 	json_array_foreach(json_object_get(world, "children"), i, v)
-	    printf("  #%" JSON_INTEGER_FORMAT "  pid %" JSON_INTEGER_FORMAT
+	    printf("  %s.%" JSON_INTEGER_FORMAT "  pid %" JSON_INTEGER_FORMAT
 	           "  %s at step %" JSON_INTEGER_FORMAT "\n",
-	           json_integer_value(json_object_get(v, "number")),
+	           key, json_integer_value(json_object_get(v, "number")),
 	           json_integer_value(json_object_get(v, "pid")),
 	           json_string_value(json_object_get(v, "call")),
 	           json_integer_value(json_object_get(v, "step")));
@@ -204,7 +173,8 @@ int show_step(at_trace *t, const char *id, const char *home, json_t *tree, const
 	if (!w)
 		return AT_EXIT_INTERNAL;
 	uint64_t kf_step = 0;
-	int rc = world_at(t, id, k, stream, step, &w, &kf_step);
+	struct warn_ctx wc = {id, k, t};
+	int rc = at_world_seek(t, stream, step, &w, &kf_step, damaged_keyframe, &wc);
 	json_t *world = rc || !w ? NULL : at_world_json(w);
 	at_world_free(w);
 	if (rc || !world) {
@@ -231,7 +201,7 @@ int show_step(at_trace *t, const char *id, const char *home, json_t *tree, const
 		printf("trace %s, process %s (pid %d), just before step %" PRIu64 " of %" PRIu64
 		       " (from the keyframe at step %" PRIu64 " and %" PRIu64 " events after it)\n",
 		       id, k, si->pid, step, events, kf_step, step - kf_step);
-		print_world(world);
+		print_world(world, k);
 		json_decref(world);
 		rc = around(t, stream, step, home, NULL);
 	}

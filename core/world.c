@@ -154,6 +154,32 @@ uint64_t at_world_step(const at_world *w)
 	return w->step;
 }
 
+int at_world_fd(const at_world *w, int fd, const char **kind, const char **path, int64_t *offset,
+                int *flags)
+{
+	const struct wfd *f = fd >= 0 && (size_t)fd < w->nfds ? &w->fds[fd] : NULL;
+	if (!f || f->kind == FD_CLOSED)
+		return 0;
+	*kind = kind_names[f->kind];
+	*path = f->path;
+	*offset = f->offset;
+	*flags = f->flags;
+	return 1;
+}
+
+const uint8_t *at_world_content(const at_world *w, const char *path, size_t *len)
+{
+	for (size_t i = 0; i < w->nfiles; i++) {
+		const struct wfile *f = &w->files[i];
+		if (!strcmp(f->path, path) && !f->lost && !f->removed) {
+			*len = f->kept;
+			return f->content ? f->content : (const uint8_t *)"";
+		}
+	}
+	*len = 0;
+	return NULL;
+}
+
 static struct wfile *file_of(at_world *w, const char *path, int make)
 {
 	if (!path)

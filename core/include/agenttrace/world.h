@@ -14,15 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agenttrace/container.h"
 #include "agenttrace/event.h"
 
 /* The default distance between keyframes, in events of a stream (docs/performance.md,
  * "Keyframes and seeking"). */
-#define AT_KEYFRAME_EVERY 4096u
+#define AT_KEYFRAME_EVERY 16384u
 /* Content kept per written file, and in all: beyond either, a file keeps its size and
  * loses its content hash. */
-#define AT_WORLD_CONTENT_MAX (1u << 20)
-#define AT_WORLD_CONTENT_ALL (16u << 20)
+#define AT_WORLD_CONTENT_MAX (256u << 10)
+#define AT_WORLD_CONTENT_ALL (1u << 20)
 
 typedef struct at_world at_world;
 
@@ -36,6 +37,23 @@ uint64_t at_world_step(const at_world *w);
 int at_world_save(const at_world *w, uint8_t **out, size_t *len);
 /* Replaces `w` by the world a keyframe holds; AT_ECORRUPT when it does not parse. */
 int at_world_load(at_world *w, const uint8_t *data, size_t len);
+
+/* Descriptor `fd` at this step: 1 and its kind ("file", "directory", "socket", "std",
+ * "random"), path (NULL when none is known), offset and open flags; 0 when it is not open.
+ * The strings are valid until the world changes. */
+int at_world_fd(const at_world *w, int fd, const char **kind, const char **path, int64_t *offset,
+                int *flags);
+/* The content the world kept of a file the program wrote (NULL when it wrote none, or
+ * over the bounds); *len its length. Valid until the world changes. */
+const uint8_t *at_world_content(const at_world *w, const char *path, size_t *len);
+
+/* The world of `stream` just before `step` into *wp (a new world, replaced when a
+ * keyframe is damaged): from the nearest keyframe at or before it that passes its checks,
+ * and the events after it. A damaged keyframe is reported through `damaged` (its step,
+ * and the AT_E* code or 0 when it held a wrong step), and the one before it used.
+ * *kf_step: the keyframe's step, 0 when none was used. */
+int at_world_seek(at_trace *t, unsigned stream, uint64_t step, at_world **wp, uint64_t *kf_step,
+                  void (*damaged)(void *ctx, uint64_t at, int rc), void *ctx);
 
 /* The world for people and tools: {"step", "descriptors", "files", "clocks", "threads",
  * "children"}; files carry "sha256" of their content when it was kept. */
