@@ -1,12 +1,15 @@
-/* agenttrace replay <id>: run the recorded program again, fed from its trace. */
+/* agenttrace replay <id> [--step [KEY:]N [--process KEY] --then stop|exit] [--mark-stdio]:
+ * run the recorded program again, fed from its trace. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agenttrace/errors.h"
@@ -15,15 +18,49 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: agenttrace replay <id>\n"
+    "usage: agenttrace replay <id> [--step [KEY:]N [--process KEY] --then stop|exit]\n"
+    "                         [--mark-stdio]\n"
     "\n"
     "Runs the recorded program again with its recorded arguments, environment and working\n"
     "directory. Every intercepted call returns what it returned when recorded; a call that\n"
     "does not match the recording is a divergence: the program is stopped and the step,\n"
     "thread and the two calls are reported. Sleeps return at once.\n"
     "\n"
-    "Exits with the recorded program's status, or 201 when the replay diverged (202 if the\n"
-    "recorded program itself exited with 201). <id> may be any unique prefix, or a name.\n";
+    "  --step N        act when the root process (key 1) is about to take its step N (the\n"
+    "                  first column of 'agenttrace show <id> --events', from 0), once\n"
+    "                  steps 0..N-1 are replayed; KEY:N, or --process KEY, for the\n"
+    "                  process of that key (see 'agenttrace show <id>')\n"
+    "  --then stop     the process stops there (SIGSTOP) and its pid is printed, to attach\n"
+    "                  a debugger (gdb -p PID); 'kill -CONT PID' replays on, 'kill PID'\n"
+    "                  ends it\n"
+    "  --then exit     the program ends there, cleanly: status 0\n"
+    "  --mark-stdio    prefix each line the program prints on its standard output and\n"
+    "                  error with the process and step of the write that printed it,\n"
+    "                  \"[1:42] \", to find a step from the output\n"
+    "\n"
+    "Exits with the recorded program's status, 0 after --then exit, or 201 when the replay\n"
+    "diverged (202 if the recorded program itself exited with 201); 64 for a bad command\n"
+    "line, 76 for a step or process the trace does not have. <id> may be any unique\n"
+    "prefix, or a name.\n";
+
+/* What --step, --process, --then and --mark-stdio asked; the step is checked against the
+ * trace before anything runs (check_step). */
+struct replay_request {
+	const char *ref;
+	struct at_replay_options o; /* step_key "" until a key is given */
+};
+
+/* The modes of --then. A mode the runtime cannot do yet names why, and is refused as a bad
+ * command line. */
+static const struct {
+	const char *name;
+	int then; /* enum at_replay_then */
+	const char *unavailable;
+} then_modes[] = {
+    {"stop", AT_THEN_STOP, NULL},
+    {"exit", AT_THEN_EXIT, NULL},
+    {"live", AT_THEN_NONE, "--then live is not available yet"},
+};
 
 static int diverged_status(json_t *meta)
 {
@@ -163,7 +200,272 @@ static int check_world(const char *id, json_t *meta)
 	return 0;
 }
 
-static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
+/* --- --step, --then, --mark-stdio --- */
+
+/* Whether `key` looks like a process key: "1", "1.2", "1.2.1"... */
+static int key_well_formed(const char *key)
+{
+	if (strcmp(key, AT_PROC_ROOT_KEY) && strncmp(key, AT_PROC_ROOT_KEY ".", 2))
+		return 0;
+	if (strlen(key) >= AT_PROC_KEY_MAX)
+		return 0;
+	for (const char *p = key; *p; p++)
+		if (!(*p >= '0' && *p <= '9') &&
+		    !(*p == '.' && p[1] >= '1' && p[1] <= '9' && p > key))
+			return 0;
+	return 1;
+}
+
+/* Takes --step's value ("N" or "KEY:N") into `rq`; says why not (exit 64). */
+static int parse_step(struct replay_request *rq, const char *arg)
+{
+	const char *colon = strrchr(arg, ':'), *num = colon ? colon + 1 : arg;
+	if (colon) {
+		size_t klen = (size_t)(colon - arg);
+		if (klen >= sizeof rq->o.step_key)
+			klen = sizeof rq->o.step_key - 1;
+		char key[AT_PROC_KEY_MAX];
+		snprintf(key, sizeof key, "%.*s", (int)klen, arg);
+		if (!key_well_formed(key)) {
+			cli_error(
+			    "replay: step '%s': '%s' is not a process key (keys look like 1, 1.2, "
+			    "1.2.1: see 'agenttrace show <id>')",
+			    arg, key);
+			return AT_EXIT_USAGE;
+		}
+		if (rq->o.step_key[0] && strcmp(rq->o.step_key, key)) {
+			/* --process came first: the two name other processes */
+			cli_error("step %s is in process %s, not %s", arg, key, rq->o.step_key);
+			return AT_EXIT_NOSTEP;
+		}
+		snprintf(rq->o.step_key, sizeof rq->o.step_key, "%s", key);
+	}
+	char *end = NULL;
+	errno = 0;
+	unsigned long long n = strtoull(num, &end, 10);
+	if (num[0] == '-' && num[1] >= '0' && num[1] <= '9') {
+		cli_error("replay: step '%s' is negative: steps count from 0 (the first column of "
+		          "'agenttrace show <id> --events')",
+		          arg);
+		return AT_EXIT_USAGE;
+	}
+	if (!(num[0] >= '0' && num[0] <= '9') || *end || errno == ERANGE) {
+		cli_error("replay: '%s' is not a step: give N or KEY:N, with N from the first "
+		          "column of 'agenttrace show <id> --events'",
+		          arg);
+		return AT_EXIT_USAGE;
+	}
+	rq->o.step = n;
+	return 0;
+}
+
+/* The value of option argv[*i] ("--opt VALUE" or "--opt=VALUE"), or NULL if it is not
+ * `name`. Says when the value is missing (*rc = 64). */
+static const char *option_value(int argc, char **argv, int *i, const char *name, int *rc)
+{
+	size_t n = strlen(name);
+	if (strncmp(argv[*i], name, n))
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n])
+		return NULL;
+	if (*i + 1 >= argc) {
+		cli_error("replay: %s needs a value\n%s", name, usage);
+		*rc = AT_EXIT_USAGE;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int parse_args(int argc, char **argv, struct replay_request *rq)
+{
+	const char *step = NULL, *process = NULL, *then = NULL, *v;
+	int rc = 0;
+	memset(rq, 0, sizeof *rq);
+	for (int i = 1; i < argc; i++) {
+		if ((v = option_value(argc, argv, &i, "--step", &rc)))
+			step = v;
+		else if ((v = option_value(argc, argv, &i, "--process", &rc)))
+			process = v;
+		else if ((v = option_value(argc, argv, &i, "--then", &rc)))
+			then = v;
+		else if (rc)
+			return rc;
+		else if (!strcmp(argv[i], "--mark-stdio"))
+			rq->o.mark_stdio = 1;
+		else if (argv[i][0] == '-' && argv[i][1]) {
+			cli_error("replay: unknown option '%s'\n%s", argv[i], usage);
+			return AT_EXIT_USAGE;
+		} else if (rq->ref) {
+			cli_error("replay: unexpected argument '%s'\n%s", argv[i], usage);
+			return AT_EXIT_USAGE;
+		} else {
+			rq->ref = argv[i];
+		}
+	}
+	if (!rq->ref) {
+		cli_error("replay: no trace given\n%s", usage);
+		return AT_EXIT_USAGE;
+	}
+	if ((process || then) && !step) {
+		cli_error("replay: %s needs --step: the step to act at",
+		          process ? "--process" : "--then");
+		return AT_EXIT_USAGE;
+	}
+	if (!step)
+		return 0;
+	if (!then) {
+		cli_error("replay: --step needs --then stop or --then exit: what to do there");
+		return AT_EXIT_USAGE;
+	}
+	for (size_t m = 0; m < sizeof then_modes / sizeof then_modes[0]; m++) {
+		if (strcmp(then, then_modes[m].name))
+			continue;
+		if (then_modes[m].unavailable) {
+			cli_error("replay: %s", then_modes[m].unavailable);
+			return AT_EXIT_USAGE;
+		}
+		rq->o.then = then_modes[m].then;
+	}
+	if (rq->o.then == AT_THEN_NONE) {
+		cli_error("replay: --then takes stop or exit, not '%s'", then);
+		return AT_EXIT_USAGE;
+	}
+	if (process) {
+		if (!key_well_formed(process)) {
+			cli_error(
+			    "replay: --process '%s' is not a process key (keys look like 1, 1.2, "
+			    "1.2.1: see 'agenttrace show <id>')",
+			    process);
+			return AT_EXIT_USAGE;
+		}
+		snprintf(rq->o.step_key, sizeof rq->o.step_key, "%s", process);
+	}
+	if ((rc = parse_step(rq, step)))
+		return rc;
+	if (!rq->o.step_key[0])
+		snprintf(rq->o.step_key, sizeof rq->o.step_key, AT_PROC_ROOT_KEY);
+	return 0;
+}
+
+/* The stream of the replayed process of key `key` (meta "tree"), or -1. */
+static int stream_of_key(json_t *meta, int root, const char *key)
+{
+	json_t *tree = json_object_get(meta, "tree"), *p;
+	size_t i;
+	if (!json_array_size(tree))
+		return strcmp(key, AT_PROC_ROOT_KEY) ? -1 : root;
+	json_array_foreach(tree, i, p)
+	{
+		const char *k = json_string_value(json_object_get(p, "key"));
+		json_t *stream = json_object_get(p, "stream");
+		if (k && !strcmp(k, key) && json_is_integer(stream))
+			return (int)json_integer_value(stream);
+	}
+	return -1;
+}
+
+/* Checks that the trace has the step asked for, before anything runs; says what it has
+ * instead (exit 76). */
+static int check_step(const char *id, at_trace *t, json_t *meta, int root,
+                      const struct at_replay_options *o)
+{
+	int stream = stream_of_key(meta, root, o->step_key);
+	const struct at_stream_info *si = stream >= 0 ? at_trace_stream(t, (unsigned)stream) : NULL;
+	if (!si) {
+		char keys[300] = "";
+		size_t n = 0, i, shown = 0;
+		json_t *p, *tree = json_object_get(meta, "tree");
+		json_array_foreach(tree, i, p)
+		{
+			const char *k = json_string_value(json_object_get(p, "key"));
+			if (!k || !key_well_formed(k) || n + strlen(k) + 8 >= sizeof keys)
+				continue;
+			if (++shown > 12) {
+				n += (size_t)snprintf(keys + n, sizeof keys - n, ", ...");
+				break;
+			}
+			n += (size_t)snprintf(keys + n, sizeof keys - n, "%s%s", n ? ", " : "", k);
+		}
+		cli_error(
+		    "trace %s has no process %s; its processes are %s: see 'agenttrace show %s'",
+		    id, o->step_key, n ? keys : AT_PROC_ROOT_KEY, id);
+		return AT_EXIT_NOSTEP;
+	}
+	if (!si->events) {
+		cli_error("trace %s has no events in process %s, so no step %" PRIu64
+		          "; see 'agenttrace show %s --events'",
+		          id, o->step_key, o->step, id);
+		return AT_EXIT_NOSTEP;
+	}
+	if (o->step >= si->events) {
+		cli_error("trace %s has %" PRIu64 " events in process %s (steps 0..%" PRIu64
+		          "), so no step %" PRIu64 "; see 'agenttrace show %s --events'",
+		          id, si->events, o->step_key, si->events - 1, o->step, id);
+		return AT_EXIT_NOSTEP;
+	}
+	return 0;
+}
+
+/* --then stop: a thread that watches the run directory while the program runs, and tells
+ * the user when the process of the step has stopped there, and when it goes on. */
+struct stop_watch {
+	pthread_t thread;
+	const char *run_dir;
+	int done; /* set by the main thread once the program has ended */
+	int told; /* 1: the stop was told, 2: and its continuation */
+};
+
+static void tell_stopped(const struct at_step_report *r)
+{
+	char thread[32] = "";
+	if (r->thread)
+		snprintf(thread, sizeof thread, " in thread %u", r->thread);
+	cli_error("process %s (pid %d) stopped before step %" PRIu64 " (%s)%s\n"
+	          "  attach a debugger with: gdb -p %d\n"
+	          "  it stays stopped until ended (kill %d) or continued (kill -CONT %d: the "
+	          "replay then goes on normally)",
+	          r->key, r->pid, r->step, r->call, thread, r->pid, r->pid, r->pid);
+}
+
+static void *watch_stop(void *arg)
+{
+	struct stop_watch *w = arg;
+	struct at_step_report r;
+	for (int last = 0; !last && w->told < 2;) {
+		/* once more after the program ended: a continuation just before is told too */
+		last = __atomic_load_n(&w->done, __ATOMIC_ACQUIRE);
+		if (at_replay_step_report(w->run_dir, &r) == 1 && r.then == AT_THEN_STOP) {
+			if (w->told == 0) {
+				tell_stopped(&r);
+				w->told = 1;
+			}
+			if (r.continued) {
+				cli_error("process %s (pid %d) continued: the replay goes on",
+				          r.key, r.pid);
+				w->told = 2;
+			}
+		}
+		struct timespec nap = {0, 20000000}; /* 20 ms: soon enough for a person */
+		if (!last)
+			nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+/* Whether process `pid` of the program, stopped at the step, is still there (not yet
+ * reaped, by us as its subreaper or by its parent). */
+static int still_there(pid_t pid)
+{
+	int status;
+	while (waitpid(-1, &status, WNOHANG) > 0) /* the program's orphans end with us */
+		;
+	return pid > 0 && kill(pid, 0) == 0;
+}
+
+static int replay(at_store *s, const char *id, at_trace *t, json_t *meta,
+                  const struct replay_request *rq)
 {
 	int rc = check_world(id, meta);
 	if (rc)
@@ -176,6 +478,8 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 		              : "no root process");
 		return AT_EXIT_DAMAGED;
 	}
+	if (rq->o.then != AT_THEN_NONE && (rc = check_step(id, t, meta, root, &rq->o)))
+		return rc;
 	/* Check every chunk before running anything: a damaged trace is refused up front,
 	 * not discovered halfway through the program. */
 	char path[4096], run_dir[4096];
@@ -194,6 +498,8 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 	rc = prepare_streams(t, meta, root, run_dir, at_store_home(s), &pb);
 	if (!rc)
 		rc = cli_write_excludes(run_dir, json_object_get(meta, "exclude"));
+	if (!rc)
+		rc = at_replay_write_options(run_dir, &rq->o);
 	if (rc) {
 		if (rc == AT_ENOSPC || rc == AT_EIO)
 			cli_error("cannot prepare the replay of %s in %s: %s", id, run_dir,
@@ -215,26 +521,58 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 	                       .run_dir = run_dir,
 	                       .mode = "replay",
 	                       .whole_tree = 1};
+	struct stop_watch watch = {.run_dir = run_dir};
+	int watching = rq->o.then == AT_THEN_STOP &&
+	               pthread_create(&watch.thread, NULL, watch_stop, &watch) == 0;
 	rc = argv && envp && argv[0] ? spawn_run(&sp, &status, NULL) : AT_EXIT_DAMAGED;
 	if (rc == AT_EXIT_DAMAGED)
 		cli_error("trace %s is damaged: its recorded command line is missing", id);
 	cli_free_strings(argv);
 	cli_free_strings(envp);
+	/* --then stop: a process stopped at the step stays until the user ends or continues
+	 * it, even when it outlives the root. */
+	struct at_step_report step;
+	while (!rc && at_replay_step_report(run_dir, &step) == 1 && step.then == AT_THEN_STOP &&
+	       !step.continued && still_there(step.pid)) {
+		struct timespec nap = {0, 20000000};
+		nanosleep(&nap, NULL);
+	}
+	if (watching) {
+		__atomic_store_n(&watch.done, 1, __ATOMIC_RELEASE);
+		pthread_join(watch.thread, NULL);
+	}
 	if (rc) {
 		at_store_remove_run(s, run_dir);
 		return rc;
 	}
 
-	/* Children still replaying once the root is gone get a moment, then are stopped. */
+	/* Children still replaying once the root is gone get a moment, then are stopped; at
+	 * once after a divergence, or when the program was to end at the step. */
 	struct at_divergence probe;
+	int reached = at_replay_step_report(run_dir, &step) == 1;
+	int ended_at_step = reached && step.then == AT_THEN_EXIT;
 	int diverged = at_replay_divergence(run_dir, &probe) == 1;
-	unsigned stopped = (unsigned)spawn_reap_tree(diverged ? 0 : 2000);
+	unsigned stopped = (unsigned)spawn_reap_tree(diverged || ended_at_step ? 0 : 2000);
+	if (ended_at_step) {
+		cli_error("replay of %s ended at step %" PRIu64 " of process %s, as asked", id,
+		          step.step, step.key);
+		at_store_remove_run(s, run_dir);
+		return 0;
+	}
+	/* Ended by the user while stopped at the step: what it did not replay is no
+	 * divergence, and neither is what that did to the rest of the program. */
+	int ended_stopped = reached && step.then == AT_THEN_STOP && !step.continued;
 	struct at_divergence d;
 	struct at_replay_outcome o;
 	int have_outcome = at_replay_outcome(run_dir, &o) == 0;
 	int got = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 	int want = cli_status_of(meta);
-	if (at_replay_divergence(run_dir, &d) == 1) {
+	if (ended_stopped) {
+		cli_error("replay of %s: process %s (pid %d) was ended while stopped before step "
+		          "%" PRIu64 "; the program ended with status %d",
+		          id, step.key, step.pid, step.step, got);
+		rc = got;
+	} else if (at_replay_divergence(run_dir, &d) == 1) {
 		report_divergence(id, &d, meta);
 		rc = diverged_status(meta);
 	} else if (have_outcome && o.unused_events) {
@@ -254,6 +592,9 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta)
 	} else {
 		rc = got;
 	}
+	if (rq->o.then != AT_THEN_NONE && !reached)
+		cli_error("note: the replay never reached step %" PRIu64 " of process %s",
+		          rq->o.step, rq->o.step_key);
 	if (have_outcome && o.live_processes)
 		cli_error("note: %u process%s ran live, not replayed (no recording of %s: made "
 		          "in a way agenttrace does not follow, or by a process that was not "
@@ -278,22 +619,21 @@ int cmd_replay(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
-	if (argc != 2 || argv[1][0] == '-') {
-		cli_error("replay: %s\n%s", argc < 2 ? "no trace given" : "unexpected arguments",
-		          usage);
-		return AT_EXIT_USAGE;
-	}
+	struct replay_request rq;
+	int rc = parse_args(argc, argv, &rq);
+	if (rc)
+		return rc;
 	at_store *s;
 	char id[AT_REF_MAX];
 	at_trace *t = NULL;
 	json_t *meta = NULL;
-	int rc = cli_open_store(&s);
+	rc = cli_open_store(&s);
 	if (!rc)
-		rc = cli_resolve(s, argv[1], id, sizeof id);
+		rc = cli_resolve(s, rq.ref, id, sizeof id);
 	if (!rc)
 		rc = cli_open_trace(s, id, &t, &meta);
 	if (!rc)
-		rc = replay(s, id, t, meta);
+		rc = replay(s, id, t, meta, &rq);
 	json_decref(meta);
 	at_trace_close(t);
 	at_store_close(s);

@@ -273,6 +273,7 @@ static char **child_env(char *const *envp, const char *preload, const char *run)
 #define RUN_VAR_WIDTH 256 /* under the preload's 512-byte limit */
 
 static volatile pid_t forward_to;
+static volatile sig_atomic_t stop_asked; /* a process asked to stop the program (SIGUSR2) */
 
 static void forward_signal(int sig)
 {
@@ -285,6 +286,7 @@ static void forward_signal(int sig)
 static void stop_program(int sig)
 {
 	(void)sig;
+	stop_asked = 1;
 	if (forward_to > 0)
 		kill(forward_to, SIGKILL);
 }
@@ -358,6 +360,7 @@ int spawn_run(const struct cli_spawn *sp, int *wait_status, pid_t *pid_out)
 	fflush(NULL);
 	if (sp->whole_tree) { /* before the fork: a process may diverge at once */
 		struct sigaction stop = {.sa_handler = stop_program};
+		stop_asked = 0;
 		sigaction(SIGUSR2, &stop, NULL);
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
 	}
@@ -388,6 +391,9 @@ int spawn_run(const struct cli_spawn *sp, int *wait_status, pid_t *pid_out)
 	struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
 	struct sigaction old_int, old_quit, old_term, old_hup;
 	forward_to = pid;
+	if (stop_asked) /* asked before the pid was known: on a busy machine the program can
+	                   get that far before this process runs again after the fork */
+		kill(pid, SIGKILL);
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
 	sigaction(SIGTERM, &fwd, &old_term);

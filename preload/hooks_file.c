@@ -17,6 +17,7 @@
 #include <sys/sendfile.h>
 
 #include "preload_internal.h"
+#include "step.h"
 #include "sys_raw.h"
 
 #define malloc do_not_allocate_in_hooks
@@ -394,23 +395,80 @@ static ssize_t replay_scatter(const struct at_rawrec *ev, const struct iovec *io
 	return (ssize_t)at_replay_ret(ev);
 }
 
-/* Replay writes what the program gave, for real, to its terminal or pipes. */
-static void show_output(int fd, const struct iovec *iov, int iovcnt, size_t count)
+/* Writes all `n` bytes for real; 0 once the reader went away (the program still sees the
+ * recorded result). */
+static int show_bytes(int fd, const uint8_t *p, size_t n)
 {
+	while (n) {
+		long w = at_sys_write(fd, p, n);
+		if (w == -EINTR)
+			continue;
+		if (w <= 0)
+			return 0;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 1;
+}
+
+/* replay --mark-stdio: descriptors whose last shown byte was not a newline, so that a
+ * line written in several calls is marked once, by the write that began it. */
+static uint8_t mid_line[AT_FD_TABLE / 8];
+
+/* Shows the bytes with "[KEY:STEP] " (this write's step) before each line they begin. The
+ * recording was compared with the bytes as the program wrote them; only what reaches the
+ * user is marked. Gathered in a small buffer, so a marked line still goes out in one
+ * write where it fits. */
+static void show_marked(int fd, const struct at_rawrec *ev, const struct iovec *iov, int iovcnt,
+                        size_t count)
+{
+	char mark[AT_PROC_KEY_MAX + 32];
+	int mlen = snprintf(mark, sizeof mark, "[%s:%llu] ", at_proc.key,
+	                    (unsigned long long)at_replay_step_of(ev));
+	if (mlen < 0 || (size_t)mlen >= sizeof mark)
+		mlen = 0;
+	uint8_t out[1024], bit = (uint8_t)(1u << (fd % 8));
+	size_t n = 0;
+	int mid = (__atomic_load_n(&mid_line[fd / 8], __ATOMIC_RELAXED) & bit) != 0;
+	for (int i = 0; i < iovcnt && count; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t len = iov[i].iov_len < count ? iov[i].iov_len : count;
+		count -= len;
+		for (size_t j = 0; j < len; j++) {
+			if (n + (size_t)mlen + 1 > sizeof out) {
+				if (!show_bytes(fd, out, n))
+					return;
+				n = 0;
+			}
+			if (!mid) {
+				memcpy(out + n, mark, (size_t)mlen);
+				n += (size_t)mlen;
+			}
+			out[n++] = p[j];
+			mid = p[j] != '\n';
+		}
+	}
+	if (mid)
+		__atomic_fetch_or(&mid_line[fd / 8], bit, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&mid_line[fd / 8], (uint8_t)~bit, __ATOMIC_RELAXED);
+	show_bytes(fd, out, n);
+}
+
+/* Replay writes what the program gave, for real, to its terminal or pipes. */
+static void show_output(int fd, const struct at_rawrec *ev, const struct iovec *iov, int iovcnt,
+                        size_t count)
+{
+	if (__builtin_expect(at_replay_mark_stdio(), 0) && fd >= 0 && fd < AT_FD_TABLE) {
+		show_marked(fd, ev, iov, iovcnt, count);
+		return;
+	}
 	for (int i = 0; i < iovcnt && count; i++) {
 		const uint8_t *p = iov[i].iov_base;
 		size_t n = iov[i].iov_len < count ? iov[i].iov_len : count;
 		count -= n;
-		while (n) {
-			long w = at_sys_write(fd, p, n);
-			if (w == -EINTR)
-				continue;
-			if (w <= 0)
-				return; /* the reader went away: the program still sees the recorded
-				           result */
-			p += w;
-			n -= (size_t)w;
-		}
+		if (!show_bytes(fd, p, n))
+			return;
 	}
 }
 
@@ -450,7 +508,7 @@ static ssize_t io_hook(struct io_call *c, int writes)
 		if (r > 0) {
 			at_replay_check_data(ev, c->iov, c->iovcnt, (size_t)r);
 			if (kind == AT_FD_STD)
-				show_output(c->fd, c->iov, c->iovcnt, (size_t)r);
+				show_output(c->fd, ev, c->iov, c->iovcnt, (size_t)r);
 		}
 		RETURN_ERR(r, r < 0 ? e : 0);
 	}

@@ -309,3 +309,55 @@ int at_replay_outcome(const char *run_dir, struct at_replay_outcome *o)
 	closedir(dir);
 	return rc;
 }
+
+int at_replay_write_options(const char *run_dir, const struct at_replay_options *o)
+{
+	char path[4096], text[AT_PROC_KEY_MAX + 128];
+	int n = 0;
+	if (o->then != AT_THEN_NONE)
+		n += snprintf(text + n, sizeof text - (size_t)n,
+		              "step_key=%s\nstep=%" PRIu64 "\nstep_then=%s\n", o->step_key, o->step,
+		              at_replay_then_name(o->then));
+	if (o->mark_stdio)
+		n += snprintf(text + n, sizeof text - (size_t)n, "mark_stdio=1\n");
+	if (!n)
+		return 0;
+	snprintf(path, sizeof path, "%s/" AT_REPLAY_OPTIONS, run_dir);
+	return write_file(path, text, (size_t)n);
+}
+
+int at_replay_step_report(const char *run_dir, struct at_step_report *r)
+{
+	char path[4096], line[512], num[32], then[16];
+	memset(r, 0, sizeof *r);
+	snprintf(path, sizeof path, "%s/" AT_REPLAY_STEP, run_dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : AT_EIO;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = '\0';
+		then[0] = '\0';
+		copy_value(then, sizeof then, line, "then");
+		for (int m = AT_THEN_NONE + 1; then[0] && m < AT_THEN_COUNT; m++)
+			if (!strcmp(then, at_replay_then_name(m)))
+				r->then = m;
+		copy_value(r->key, sizeof r->key, line, "key");
+		copy_value(r->call, sizeof r->call, line, "call");
+		num[0] = '\0';
+		copy_value(num, sizeof num, line, "pid");
+		if (num[0])
+			r->pid = atoi(num);
+		num[0] = '\0';
+		copy_value(num, sizeof num, line, "thread");
+		if (num[0])
+			r->thread = (unsigned)strtoul(num, NULL, 10);
+		num[0] = '\0';
+		copy_value(num, sizeof num, line, "step");
+		if (num[0])
+			r->step = strtoull(num, NULL, 10);
+	}
+	fclose(f);
+	snprintf(path, sizeof path, "%s/" AT_REPLAY_CONTINUED, run_dir);
+	r->continued = access(path, F_OK) == 0;
+	return 1;
+}

@@ -12,14 +12,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include "../preload/preload_internal.h"
 #include "../preload/sys_raw.h"
 #include "agenttrace/mask.h"
 #include "agenttrace/net.h"
+#include "agenttrace/replay.h"
 #include "../preload/lineage.h"
 #include "order.h"
 #include "replay_internal.h"
+#include "step.h"
 
 #define malloc do_not_allocate_in_hooks
 
@@ -54,6 +57,90 @@ static int go_live(void)
 	return AT_MODE_LIVE;
 }
 
+/* ---- replay --step, --then and --mark-stdio (agenttrace/replay.h) ---- */
+
+/* What `agenttrace replay` asked (the run directory's options file), read once per image:
+ * a fork child inherits it. */
+static struct {
+	int read;
+	int then; /* enum at_replay_then */
+	uint64_t step;
+	int mark_stdio;
+	char key[AT_PROC_KEY_MAX];
+} asked;
+
+/* The cursor value (entry index + 1) of the step asked for, in the process that has it;
+ * else UINT64_MAX, which no cursor reaches. Every event taken is compared with it once
+ * (check_step): the whole cost of --step when none is asked for. The thread that acts on
+ * the step clears it. */
+static uint64_t step_cursor = UINT64_MAX;
+
+static int option_is(const char *line, size_t len, const char *name)
+{
+	return len == strlen(name) && !strncmp(line, name, len);
+}
+
+static void read_options(void)
+{
+	char path[600], buf[512];
+	if (asked.read)
+		return;
+	asked.read = 1;
+	snprintf(path, sizeof path, "%s/" AT_REPLAY_OPTIONS, at_proc.run_dir);
+	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	long n = at_sys_read(fd, buf, sizeof buf - 1);
+	at_sys_close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *line = buf, *end; *line; line = end) {
+		end = line + strcspn(line, "\n");
+		if (*end)
+			*end++ = '\0';
+		const char *v = strchr(line, '=');
+		if (!v)
+			continue;
+		size_t len = (size_t)(v++ - line);
+		if (option_is(line, len, "step_key")) {
+			snprintf(asked.key, sizeof asked.key, "%s", v);
+		} else if (option_is(line, len, "step")) {
+			for (asked.step = 0; *v >= '0' && *v <= '9'; v++)
+				asked.step = asked.step * 10 + (uint64_t)(*v - '0');
+		} else if (option_is(line, len, "step_then")) {
+			for (int m = AT_THEN_NONE + 1; m < AT_THEN_COUNT; m++)
+				if (!strcmp(v, at_replay_then_name(m)))
+					asked.then = m;
+		} else if (option_is(line, len, "mark_stdio")) {
+			asked.mark_stdio = *v == '1';
+		}
+	}
+}
+
+/* step_cursor for the stream just mapped: the entry of the step, if this process has it. */
+static uint64_t find_step(void)
+{
+	if (asked.then == AT_THEN_NONE || strcmp(asked.key, at_proc.key))
+		return UINT64_MAX;
+	const struct at_replay_entry *e =
+	    (const struct at_replay_entry *)(at_proc.base + at_proc.hdr->events_off);
+	uint64_t lo = 0, hi = at_proc.hdr->nevents;
+	while (lo < hi) { /* entries are in step order */
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (e[mid].seq < asked.step)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < at_proc.hdr->nevents ? lo + 1 : UINT64_MAX;
+}
+
+int at_replay_mark_stdio(void)
+{
+	return asked.mark_stdio;
+}
+
 /* Maps this process's stream, the one of key at_proc.key; live when there is none. */
 static int open_stream(void)
 {
@@ -84,6 +171,8 @@ static int open_stream(void)
 	at_proc.hdr = p;
 	at_proc.capacity = size;
 	at_order_thread(0, at_sys_gettid());
+	read_options();
+	__atomic_store_n(&step_cursor, find_step(), __ATOMIC_RELAXED);
 	return AT_MODE_REPLAY;
 }
 
@@ -168,6 +257,11 @@ static uint64_t step_of(const struct at_rawrec *ev)
 	return lo < at_proc.hdr->nevents ? e[lo].seq : 0;
 }
 
+uint64_t at_replay_step_of(const struct at_rawrec *ev)
+{
+	return step_of(ev);
+}
+
 __attribute__((noreturn)) static void diverge_detail(const struct at_rawrec *ev, const char *detail)
 {
 	diverge_at("mismatch", step_of(ev), ev, ev->call, at_rawrec_fd(ev), ev->arg0, ev->arg1,
@@ -249,6 +343,95 @@ static int matches(const struct at_rawrec *ev, uint16_t call, int fd, uint64_t a
 static const struct at_rawrec *record_at(uint64_t index)
 {
 	return (const struct at_rawrec *)(at_proc.base + entries()[index].offset);
+}
+
+/* Writes `text` to `name` in the run directory whole: under a temporary name, renamed
+ * into place, so that `agenttrace replay`, which polls for it, never reads half of it. */
+static void write_run_file(const char *name, const char *text, size_t len)
+{
+	char path[700], tmp[700];
+	snprintf(path, sizeof path, "%s/%s", at_proc.run_dir, name);
+	snprintf(tmp, sizeof tmp, "%s/.%s-%d", at_proc.run_dir, name, at_sys_gettid());
+	int fd = at_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	long n = at_sys_write(fd, text, len);
+	at_sys_close(fd);
+	if (n == (long)len)
+		at_sys(SYS_rename, tmp, path, 0);
+	else
+		at_sys(SYS_unlink, tmp, 0, 0);
+}
+
+/* --then stop: the process stops itself where it is, inside the call that would take the
+ * step, for a debugger to attach: any process of the user may (Yama's ptrace_scope 1, the
+ * default of some distributions, would let only its ancestors). The signal goes to this
+ * thread, so that it stops right here rather than a few instructions on; the whole
+ * process stops with it. Continued (SIGCONT), it says so and replays on. */
+static void stop_at_step(void)
+{
+	at_sys6(SYS_prctl, PR_SET_PTRACER, (long)PR_SET_PTRACER_ANY, 0, 0, 0, 0);
+	at_sys(SYS_tgkill, at_sys_getpid(), at_sys_gettid(), SIGSTOP);
+	write_run_file(AT_REPLAY_CONTINUED, "", 0);
+}
+
+/* --then exit: the program ends here, cleanly: this process with status 0, the rest of
+ * the tree with it (the root's end is enough, `agenttrace replay` ends the orphans).
+ * Nothing is flushed: the program's output is what it wrote before the step. Another
+ * process than the root asks `agenttrace replay` to end the program, as for a divergence,
+ * which kills the root first and then the orphans, from the top down. It ends itself only
+ * once its parent is gone (bounded): a parent waiting for it would otherwise go on past
+ * the step, printing what came after. */
+__attribute__((noreturn)) static void exit_at_step(void)
+{
+	int replayer = at_replay_replayer_pid(), parent = at_sys_getppid();
+	if (strcmp(at_proc.key, AT_PROC_ROOT_KEY) && replayer > 0) {
+		at_sys_kill(replayer, SIGUSR2);
+		for (int i = 0; i < 2000 && at_sys_getppid() == parent; i++)
+			at_sys_nanosleep_ns(1000000);
+	}
+	for (;;)
+		at_sys(SYS_exit_group, 0, 0, 0);
+}
+
+/* This thread is about to take the step asked for (cursor value c): it reports where it
+ * is (AT_REPLAY_STEP) and does what was asked. Once only: whichever thread or signal
+ * handler clears step_cursor first acts. */
+static void step_reached(uint32_t th, uint64_t c)
+{
+	uint64_t want = c;
+	if (!__atomic_compare_exchange_n(&step_cursor, &want, UINT64_MAX, 0, __ATOMIC_ACQ_REL,
+	                                 __ATOMIC_RELAXED))
+		return;
+	const struct at_rawrec *ev = record_at(c - 1);
+	/* Every event before the step taken first, by whichever thread, as when recording
+	 * (bounded like any wait for a turn, order.c). */
+	if (at_call_ordered(ev->call))
+		at_order_wait(th, c - 1, 0);
+	char report[800], args[300] = "";
+	const struct at_call_info *ci = at_call_info(ev->call);
+	at_event e;
+	at_rawrec_to_event(ev, &e);
+	at_event_format_args(&e, args, sizeof args);
+	int n = snprintf(report, sizeof report,
+	                 "then=%s\npid=%d\nkey=%s\nthread=%u\nstep=%llu\ncall=%s(%s)\n",
+	                 at_replay_then_name(asked.then), at_sys_getpid(), at_proc.key, th,
+	                 (unsigned long long)entries()[c - 1].seq, ci ? ci->name : "?", args);
+	write_run_file(AT_REPLAY_STEP, report,
+	               n > 0 && (size_t)n < sizeof report ? (size_t)n : sizeof report - 1);
+	switch (asked.then) {
+	case AT_THEN_STOP: stop_at_step(); break;
+	case AT_THEN_EXIT: exit_at_step();
+	default: break; /* a mode this runtime does not know: replay on */
+	}
+}
+
+/* Acts on the step asked for when this thread is about to take event c (a cursor value):
+ * the one compare every event taken pays. */
+static inline void check_step(uint32_t th, uint64_t c)
+{
+	if (__builtin_expect(c == __atomic_load_n(&step_cursor, __ATOMIC_RELAXED), 0))
+		step_reached(th, c);
 }
 
 /* Events made inside a recorded TLS call (AT_EVF_NESTED) that replay passed over, per
@@ -373,6 +556,7 @@ static void deliver_signals(uint32_t th, uint64_t *cur, int when)
 		if (when == AT_AFTER &&
 		    (record_at(c - 1)->arg1 || !at_signal_handled((int)record_at(c - 1)->arg0)))
 			return;
+		check_step(th, c);
 		sigset_t one, old;
 		if (now) {
 			sigemptyset(&one);
@@ -439,6 +623,12 @@ static const struct at_rawrec *take_next(uint16_t call, int fd, uint64_t arg0, u
 			}
 			end_of_events(call, fd, arg0, arg1);
 		}
+		if (__builtin_expect(c == __atomic_load_n(&step_cursor, __ATOMIC_RELAXED), 0)) {
+			/* before the call is compared: a step that would diverge can be stopped
+			 * at too, to see why */
+			step_reached(th, c);
+			continue; /* a signal handler may have taken events meanwhile */
+		}
 		const struct at_replay_entry *e = &entries()[c - 1];
 		ev = record_at(c - 1);
 		int ok = matches(ev, call, fd, arg0, arg1, keys);
@@ -485,6 +675,7 @@ const struct at_rawrec *at_replay_take_if(uint16_t call, uint64_t arg0, int matc
 		const struct at_rawrec *ev = record_at(c - 1);
 		if (ev->call != call || (match_arg0 && ev->arg0 != arg0))
 			return NULL;
+		check_step(th, c);
 		if (advance(th, cur, c)) {
 			if (at_call_ordered(ev->call))
 				hold_until_next(th, cur);

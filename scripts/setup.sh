@@ -8,6 +8,7 @@ packages=(
 	build-essential meson ninja-build pkg-config
 	libzstd-dev libjansson-dev libcurl4-openssl-dev libcriterion-dev libssl-dev
 	python3 coreutils bash curl openssl ca-certificates sqlite3 clang-format
+	gdb
 )
 
 missing=()

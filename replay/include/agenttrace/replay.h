@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "agenttrace/container.h"
+#include "agenttrace/proc.h"
 
 /* Decodes stream `stream` of `t` into the run directory's replay stream for the process of
  * key `key` (stream-<key>.raw), taking the content of large reads from the blob store of
@@ -52,5 +53,52 @@ struct at_replay_outcome {
 	uint64_t signals;            /* recorded signals delivered again */
 };
 int at_replay_outcome(const char *run_dir, struct at_replay_outcome *o);
+
+/* --- replay --step, --then, --mark-stdio (docs/cli.md, "replay") --- */
+
+/* What the process of a step does when it is about to take it. A new mode takes the next
+ * number and a name in at_replay_then_name; a runtime that does not know a mode replays
+ * on as if no step was asked for. */
+enum at_replay_then {
+	AT_THEN_NONE = 0, /* no step asked for */
+	AT_THEN_STOP,     /* the process writes a report and stops itself (SIGSTOP) */
+	AT_THEN_EXIT,     /* the process ends with status 0 there, and the program with it */
+	AT_THEN_COUNT
+};
+
+/* "stop", "exit"; "" for AT_THEN_NONE or a number no mode has. Static strings. Inline:
+ * the runtime inside the preload reads the names too. */
+static inline const char *at_replay_then_name(int then)
+{
+	static const char *const names[AT_THEN_COUNT] = {"", "stop", "exit"};
+	return then > AT_THEN_NONE && then < AT_THEN_COUNT ? names[then] : "";
+}
+
+/* What `agenttrace replay` asks of a run besides replaying it. */
+struct at_replay_options {
+	char step_key[AT_PROC_KEY_MAX]; /* the process of the step ("1": the root) */
+	uint64_t step;                  /* its step: the event's seq in that process */
+	int then;                       /* enum at_replay_then; AT_THEN_NONE: no step */
+	int mark_stdio;                 /* prefix each line the program shows with "[KEY:STEP] " */
+};
+
+/* Writes `o` where every replayed process reads it as it starts (the run directory's
+ * options file). Nothing is written when `o` asks for nothing. 0 or AT_ENOSPC / AT_EIO. */
+int at_replay_write_options(const char *run_dir, const struct at_replay_options *o);
+
+/* The report of the process that reached the step asked for. */
+struct at_step_report {
+	int then; /* enum at_replay_then */
+	int pid;  /* the process's real pid, in this replay */
+	char key[AT_PROC_KEY_MAX];
+	unsigned thread;
+	uint64_t step;
+	char call[300]; /* the recorded call of the step: "write(fd=1, count=6)" */
+	int continued;  /* stop: the process was continued (SIGCONT) and replayed on */
+};
+
+/* 1 and the report when a process reached the step asked for, 0 when none did (yet),
+ * < 0 on error. Safe to call while the program runs: the report appears whole. */
+int at_replay_step_report(const char *run_dir, struct at_step_report *r);
 
 #endif
