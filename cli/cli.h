@@ -83,6 +83,8 @@ char **cli_strings_from_json(json_t *a);
 FILE *cli_run_file(const char *run_dir, const char *name, int *rc);
 int cli_write_excludes(const char *run_dir, json_t *patterns);
 void cli_free_strings(char **v);
+/* Whether `key` looks like a process key: "1", "1.2", "1.2.1"... */
+int cli_key_well_formed(const char *key);
 /* A step as users write it: "N", or "KEY:N" for process KEY (N is the first column of
  * `show --events`). Fills key ("" when none was given; `cap` at least AT_PROC_KEY_MAX) and
  * *step. Returns 0, or AT_EXIT_USAGE after saying what is wrong, as `cmd`. */

@@ -202,60 +202,20 @@ static int check_world(const char *id, json_t *meta)
 
 /* --- --step, --then, --mark-stdio --- */
 
-/* Whether `key` looks like a process key: "1", "1.2", "1.2.1"... */
-static int key_well_formed(const char *key)
-{
-	if (strcmp(key, AT_PROC_ROOT_KEY) && strncmp(key, AT_PROC_ROOT_KEY ".", 2))
-		return 0;
-	if (strlen(key) >= AT_PROC_KEY_MAX)
-		return 0;
-	for (const char *p = key; *p; p++)
-		if (!(*p >= '0' && *p <= '9') &&
-		    !(*p == '.' && p[1] >= '1' && p[1] <= '9' && p > key))
-			return 0;
-	return 1;
-}
-
-/* Takes --step's value ("N" or "KEY:N") into `rq`; says why not (exit 64). */
+/* Takes --step's value ("N" or "KEY:N") into `rq`; says why not (exit 64, or 76 when it
+ * names another process than --process). */
 static int parse_step(struct replay_request *rq, const char *arg)
 {
-	const char *colon = strrchr(arg, ':'), *num = colon ? colon + 1 : arg;
-	if (colon) {
-		size_t klen = (size_t)(colon - arg);
-		if (klen >= sizeof rq->o.step_key)
-			klen = sizeof rq->o.step_key - 1;
-		char key[AT_PROC_KEY_MAX];
-		snprintf(key, sizeof key, "%.*s", (int)klen, arg);
-		if (!key_well_formed(key)) {
-			cli_error(
-			    "replay: step '%s': '%s' is not a process key (keys look like 1, 1.2, "
-			    "1.2.1: see 'agenttrace show <id>')",
-			    arg, key);
-			return AT_EXIT_USAGE;
-		}
-		if (rq->o.step_key[0] && strcmp(rq->o.step_key, key)) {
-			/* --process came first: the two name other processes */
-			cli_error("step %s is in process %s, not %s", arg, key, rq->o.step_key);
-			return AT_EXIT_NOSTEP;
-		}
-		snprintf(rq->o.step_key, sizeof rq->o.step_key, "%s", key);
+	char key[AT_PROC_KEY_MAX];
+	int rc = cli_parse_step("replay", arg, key, sizeof key, &rq->o.step);
+	if (rc || !key[0])
+		return rc;
+	if (rq->o.step_key[0] && strcmp(rq->o.step_key, key)) {
+		/* --process came first: the two name other processes */
+		cli_error("step %s is in process %s, not %s", arg, key, rq->o.step_key);
+		return AT_EXIT_NOSTEP;
 	}
-	char *end = NULL;
-	errno = 0;
-	unsigned long long n = strtoull(num, &end, 10);
-	if (num[0] == '-' && num[1] >= '0' && num[1] <= '9') {
-		cli_error("replay: step '%s' is negative: steps count from 0 (the first column of "
-		          "'agenttrace show <id> --events')",
-		          arg);
-		return AT_EXIT_USAGE;
-	}
-	if (!(num[0] >= '0' && num[0] <= '9') || *end || errno == ERANGE) {
-		cli_error("replay: '%s' is not a step: give N or KEY:N, with N from the first "
-		          "column of 'agenttrace show <id> --events'",
-		          arg);
-		return AT_EXIT_USAGE;
-	}
-	rq->o.step = n;
+	snprintf(rq->o.step_key, sizeof rq->o.step_key, "%s", key);
 	return 0;
 }
 
@@ -333,7 +293,7 @@ static int parse_args(int argc, char **argv, struct replay_request *rq)
 		return AT_EXIT_USAGE;
 	}
 	if (process) {
-		if (!key_well_formed(process)) {
+		if (!cli_key_well_formed(process)) {
 			cli_error(
 			    "replay: --process '%s' is not a process key (keys look like 1, 1.2, "
 			    "1.2.1: see 'agenttrace show <id>')",
@@ -380,7 +340,7 @@ static int check_step(const char *id, at_trace *t, json_t *meta, int root,
 		json_array_foreach(tree, i, p)
 		{
 			const char *k = json_string_value(json_object_get(p, "key"));
-			if (!k || !key_well_formed(k) || n + strlen(k) + 8 >= sizeof keys)
+			if (!k || !cli_key_well_formed(k) || n + strlen(k) + 8 >= sizeof keys)
 				continue;
 			if (++shown > 12) {
 				n += (size_t)snprintf(keys + n, sizeof keys - n, ", ...");

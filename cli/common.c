@@ -342,8 +342,7 @@ int cli_write_excludes(const char *run_dir, json_t *patterns)
 	return fclose(f) ? (errno == ENOSPC ? AT_ENOSPC : AT_EIO) : 0;
 }
 
-/* Whether `key` looks like a process key: "1", "1.2", "1.2.1"... */
-static int key_well_formed(const char *key)
+int cli_key_well_formed(const char *key)
 {
 	if (strcmp(key, AT_PROC_ROOT_KEY) && strncmp(key, AT_PROC_ROOT_KEY ".", 2))
 		return 0;
@@ -362,7 +361,7 @@ int cli_parse_step(const char *cmd, const char *arg, char *key, size_t cap, uint
 	key[0] = '\0';
 	if (colon) {
 		snprintf(key, cap, "%.*s", (int)(colon - arg), arg);
-		if (!key_well_formed(key)) {
+		if (!cli_key_well_formed(key)) {
 			cli_error(
 			    "%s: step '%s': '%s' is not a process key (keys look like 1, 1.2, "
 			    "1.2.1: see 'agenttrace show <id>')",
