@@ -83,6 +83,13 @@ char **cli_strings_from_json(json_t *a);
 FILE *cli_run_file(const char *run_dir, const char *name, int *rc);
 int cli_write_excludes(const char *run_dir, json_t *patterns);
 void cli_free_strings(char **v);
+/* For at_world_seek (agenttrace/world.h): warns that a keyframe of process `key` (NULL:
+ * not named) of trace `id` is damaged and an earlier one is used. ctx: this struct. */
+struct cli_keyframe_ctx {
+	at_trace *t;
+	const char *id, *key;
+};
+void cli_keyframe_damaged(void *ctx, uint64_t at, int rc);
 /* Whether `key` looks like a process key: "1", "1.2", "1.2.1"... */
 int cli_key_well_formed(const char *key);
 /* A step as users write it: "N", or "KEY:N" for process KEY (N is the first column of

@@ -1,4 +1,4 @@
-/* agenttrace replay <id> [--step [KEY:]N [--process KEY] --then stop|exit] [--mark-stdio]:
+/* agenttrace replay <id> [--step [KEY:]N [--process KEY] --then stop|exit|live] [--mark-stdio]:
  * run the recorded program again, fed from its trace. */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,9 +16,10 @@
 #include "agenttrace/proc.h"
 #include "agenttrace/replay.h"
 #include "cli.h"
+#include "live_plan.h"
 
 static const char usage[] =
-    "usage: agenttrace replay <id> [--step [KEY:]N [--process KEY] --then stop|exit]\n"
+    "usage: agenttrace replay <id> [--step [KEY:]N [--process KEY] --then stop|exit|live]\n"
     "                         [--mark-stdio]\n"
     "\n"
     "Runs the recorded program again with its recorded arguments, environment and working\n"
@@ -34,6 +35,9 @@ static const char usage[] =
     "                  a debugger (gdb -p PID); 'kill -CONT PID' replays on, 'kill PID'\n"
     "                  ends it\n"
     "  --then exit     the program ends there, cleanly: status 0\n"
+    "  --then live     the process makes real calls from the step on: files it had open\n"
+    "                  are reopened at their offsets (one it wrote, as a private copy of\n"
+    "                  what it wrote), sockets behave as closed by their peer\n"
     "  --mark-stdio    prefix each line the program prints on its standard output and\n"
     "                  error with the process and step of the write that printed it,\n"
     "                  \"[1:42] \", to find a step from the output\n"
@@ -59,7 +63,7 @@ static const struct {
 } then_modes[] = {
     {"stop", AT_THEN_STOP, NULL},
     {"exit", AT_THEN_EXIT, NULL},
-    {"live", AT_THEN_NONE, "--then live is not available yet"},
+    {"live", AT_THEN_LIVE, NULL},
 };
 
 static int diverged_status(json_t *meta)
@@ -276,7 +280,7 @@ static int parse_args(int argc, char **argv, struct replay_request *rq)
 	if (!step)
 		return 0;
 	if (!then) {
-		cli_error("replay: --step needs --then stop or --then exit: what to do there");
+		cli_error("replay: --step needs --then stop, exit or live: what to do there");
 		return AT_EXIT_USAGE;
 	}
 	for (size_t m = 0; m < sizeof then_modes / sizeof then_modes[0]; m++) {
@@ -289,7 +293,7 @@ static int parse_args(int argc, char **argv, struct replay_request *rq)
 		rq->o.then = then_modes[m].then;
 	}
 	if (rq->o.then == AT_THEN_NONE) {
-		cli_error("replay: --then takes stop or exit, not '%s'", then);
+		cli_error("replay: --then takes stop, exit or live, not '%s'", then);
 		return AT_EXIT_USAGE;
 	}
 	if (process) {
@@ -460,6 +464,15 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta,
 		rc = cli_write_excludes(run_dir, json_object_get(meta, "exclude"));
 	if (!rc)
 		rc = at_replay_write_options(run_dir, &rq->o);
+	if (!rc && rq->o.then == AT_THEN_LIVE) {
+		/* what the process must make real at the step: the world there, from the
+		 * keyframe before it */
+		struct cli_keyframe_ctx kc = {t, id, rq->o.step_key};
+		rc = live_plan_write(t, (unsigned)stream_of_key(meta, root, rq->o.step_key),
+		                     rq->o.step, run_dir, cli_keyframe_damaged, &kc);
+		if (rc == AT_ECORRUPT || rc == AT_ETRUNCATED)
+			snprintf(pb.what, sizeof pb.what, "%s", at_trace_last_problem(t)->what);
+	}
 	if (rc) {
 		if (rc == AT_ENOSPC || rc == AT_EIO)
 			cli_error("cannot prepare the replay of %s in %s: %s", id, run_dir,
@@ -511,6 +524,7 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta,
 	struct at_divergence probe;
 	int reached = at_replay_step_report(run_dir, &step) == 1;
 	int ended_at_step = reached && step.then == AT_THEN_EXIT;
+	int went_live = reached && step.then == AT_THEN_LIVE;
 	int diverged = at_replay_divergence(run_dir, &probe) == 1;
 	unsigned stopped = (unsigned)spawn_reap_tree(diverged || ended_at_step ? 0 : 2000);
 	if (ended_at_step) {
@@ -535,6 +549,11 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta,
 	} else if (at_replay_divergence(run_dir, &d) == 1) {
 		report_divergence(id, &d, meta);
 		rc = diverged_status(meta);
+	} else if (went_live) { /* what came after the step was the world's, not the trace's */
+		cli_error("replay of %s went live at step %" PRIu64 " of process %s (%s); the "
+		          "program ended with status %d",
+		          id, step.step, step.key, step.call, got);
+		rc = got;
 	} else if (have_outcome && o.unused_events) {
 		cli_error("replay of %s diverged: the program ended (status %d) with %" PRIu64
 		          " recorded events unused, the first at step %" PRIu64

@@ -387,3 +387,14 @@ int cli_parse_step(const char *cmd, const char *arg, char *key, size_t cap, uint
 	*step = n;
 	return 0;
 }
+
+void cli_keyframe_damaged(void *ctx, uint64_t at, int rc)
+{
+	const struct cli_keyframe_ctx *c = ctx;
+	char process[AT_PROC_KEY_MAX + 16] = "";
+	if (c->key)
+		snprintf(process, sizeof process, "process %s of ", c->key);
+	cli_error("warning: the keyframe of %strace %s at step %" PRIu64
+	          " is damaged (%s); using an earlier one",
+	          process, c->id, at, rc ? at_trace_last_problem(c->t)->what : "a wrong step");
+}

@@ -2,7 +2,6 @@
 #include "fdview.h"
 
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,24 +16,11 @@ int fdview_init(struct fdview *v)
 	return v->world ? 0 : AT_ENOMEM;
 }
 
-struct damage {
-	at_trace *t;
-	const char *id;
-};
-
-static void damaged(void *arg, uint64_t at, int rc)
-{
-	struct damage *d = arg;
-	cli_error("warning: the keyframe of trace %s at step %" PRIu64
-	          " is damaged (%s); using an earlier one",
-	          d->id, at, rc ? at_trace_last_problem(d->t)->what : "a wrong step");
-}
-
 int fdview_seek(struct fdview *v, at_trace *t, const char *id, unsigned stream, uint64_t step)
 {
 	uint64_t kf;
-	struct damage d = {t, id};
-	return at_world_seek(t, stream, step, &v->world, &kf, damaged, &d);
+	struct cli_keyframe_ctx kc = {t, id, NULL};
+	return at_world_seek(t, stream, step, &v->world, &kf, cli_keyframe_damaged, &kc);
 }
 
 void fdview_free(struct fdview *v)

@@ -14,10 +14,7 @@
 #include <stdint.h>
 
 #include "agenttrace/container.h"
-
-#ifndef AT_REPLAY_LIVE_PLAN
-#define AT_REPLAY_LIVE_PLAN "live-plan" /* in the run directory */
-#endif
+#include "agenttrace/replay.h"
 
 /* Writes the plan for `stream` at `step` (and the copies it names) into `run_dir`; damaged
  * keyframes are reported through `damaged` (at_world_seek). Returns 0 or an AT_E* code. */

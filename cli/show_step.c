@@ -28,19 +28,6 @@ int show_step_stream(at_trace *t, json_t *tree, const char *key, unsigned *strea
 	return -1;
 }
 
-struct warn_ctx {
-	const char *id, *key;
-	at_trace *t;
-};
-
-static void damaged_keyframe(void *arg, uint64_t at, int rc)
-{
-	struct warn_ctx *c = arg;
-	cli_error("warning: the keyframe of process %s of trace %s at step %" PRIu64
-	          " is damaged (%s); using an earlier one",
-	          c->key, c->id, at, rc ? at_trace_last_problem(c->t)->what : "a wrong step");
-}
-
 static const char *clock_text(int64_t ns, char *out, size_t cap)
 {
 	snprintf(out, cap, "%" PRId64 ".%09" PRId64, ns / 1000000000, ns % 1000000000);
@@ -173,8 +160,8 @@ int show_step(at_trace *t, const char *id, const char *home, json_t *tree, const
 	if (!w)
 		return AT_EXIT_INTERNAL;
 	uint64_t kf_step = 0;
-	struct warn_ctx wc = {id, k, t};
-	int rc = at_world_seek(t, stream, step, &w, &kf_step, damaged_keyframe, &wc);
+	struct cli_keyframe_ctx kc = {t, id, k};
+	int rc = at_world_seek(t, stream, step, &w, &kf_step, cli_keyframe_damaged, &kc);
 	json_t *world = rc || !w ? NULL : at_world_json(w);
 	at_world_free(w);
 	if (rc || !world) {

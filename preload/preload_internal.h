@@ -104,11 +104,21 @@ void *at_real_lookup(unsigned call);
 /* Replaces stdin, stdout and stderr by streams the hooks see (preload/hooks_stdio.c). */
 void at_stdio_init(void);
 
+/* replay --step N --then live (replay/runtime.c): set in the process of the step, until
+ * it is reached. at_replay_live_now: whether this thread's next event is the step; if so
+ * the process has just gone live (replay/live.c), and this call is the first real one. */
+extern int at_replay_live_armed;
+int at_replay_live_now(void);
+void at_replay_go_live(void);
+
 static inline int at_enter(void)
 {
 	int m = __atomic_load_n(&at_proc.mode, __ATOMIC_RELAXED);
 	if (__builtin_expect(m == AT_MODE_UNINIT, 0))
 		m = at_init();
+	if (__builtin_expect(at_replay_live_armed, 0) && m == AT_MODE_REPLAY && !at_guard &&
+	    at_replay_live_now())
+		m = AT_MODE_LIVE;
 	return at_guard ? AT_MODE_OFF : m;
 }
 

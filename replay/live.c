@@ -8,13 +8,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "agenttrace/replay.h"
 #include "preload_internal.h"
 #include "replay_internal.h"
 #include "sys_raw.h"
 
 #define malloc do_not_allocate_in_hooks
-
-#define LIVE_PLAN "live-plan" /* cli/live_plan.h */
 
 static char plan[65536];
 
@@ -65,9 +64,9 @@ void at_replay_go_live(void)
 {
 	char path[700];
 	size_t n = strlen(at_proc.run_dir);
-	if (n + sizeof "/" LIVE_PLAN <= sizeof path) {
+	if (n + sizeof "/" AT_REPLAY_LIVE_PLAN <= sizeof path) {
 		memcpy(path, at_proc.run_dir, n);
-		memcpy(path + n, "/" LIVE_PLAN, sizeof "/" LIVE_PLAN);
+		memcpy(path + n, "/" AT_REPLAY_LIVE_PLAN, sizeof "/" AT_REPLAY_LIVE_PLAN);
 		int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
 		long len = fd < 0 ? 0 : at_sys_read(fd, plan, sizeof plan - 1);
 		if (fd >= 0)

@@ -173,6 +173,7 @@ static int open_stream(void)
 	at_order_thread(0, at_sys_gettid());
 	read_options();
 	__atomic_store_n(&step_cursor, find_step(), __ATOMIC_RELAXED);
+	at_replay_live_armed = asked.then == AT_THEN_LIVE && step_cursor != UINT64_MAX;
 	return AT_MODE_REPLAY;
 }
 
@@ -422,8 +423,29 @@ static void step_reached(uint32_t th, uint64_t c)
 	switch (asked.then) {
 	case AT_THEN_STOP: stop_at_step(); break;
 	case AT_THEN_EXIT: exit_at_step();
+	case AT_THEN_LIVE:
+		/* Here only when the step is taken inside a call already being replayed (the
+		 * process's first image event, a signal): that call is served, the next is
+		 * real. */
+		at_replay_live_armed = 0;
+		at_replay_go_live();
+		break;
 	default: break; /* a mode this runtime does not know: replay on */
 	}
+}
+
+int at_replay_live_armed;
+
+int at_replay_live_now(void)
+{
+	uint32_t th = at_thread();
+	if (th >= at_proc.hdr->nthreads)
+		return 0;
+	uint64_t c = __atomic_load_n(&cursors()[th], __ATOMIC_ACQUIRE);
+	if (c != __atomic_load_n(&step_cursor, __ATOMIC_RELAXED))
+		return 0;
+	step_reached(th, c); /* reports it, makes the past's descriptors real, goes live */
+	return __atomic_load_n(&at_proc.mode, __ATOMIC_ACQUIRE) == AT_MODE_LIVE;
 }
 
 /* Acts on the step asked for when this thread is about to take event c (a cursor value):

@@ -141,8 +141,8 @@ expect_error 64 "'x.1' is not a process key" --step x.1:3 --then exit
 expect_error 76 "trace $ID has no process 1.7; its processes are 1" --step 1.7:0 --then exit
 expect_error 76 "trace $ID has no process 1.7" --process 1.7 --step 0 --then stop
 expect_error 76 "step 1.2:0 is in process 1.2, not 1" --process 1 --step 1.2:0 --then exit
-expect_error 64 "--then live is not available yet" --step 0 --then live
-expect_error 64 "--then takes stop or exit" --step 0 --then later
+expect_error 64 "--then takes stop, exit or live" --step 0 --then later
+expect_error 76 "so no step 100000" --step 100000 --then live
 expect_error 64 "--step needs --then" --step 0
 expect_error 64 "--then needs --step" --then exit
 expect_error 64 "--step needs a value" --step

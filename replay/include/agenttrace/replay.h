@@ -63,16 +63,22 @@ enum at_replay_then {
 	AT_THEN_NONE = 0, /* no step asked for */
 	AT_THEN_STOP,     /* the process writes a report and stops itself (SIGSTOP) */
 	AT_THEN_EXIT,     /* the process ends with status 0 there, and the program with it */
+	AT_THEN_LIVE,     /* the process makes real calls from the step on (replay/live.c) */
 	AT_THEN_COUNT
 };
 
-/* "stop", "exit"; "" for AT_THEN_NONE or a number no mode has. Static strings. Inline:
+/* "stop", "exit", "live"; "" for AT_THEN_NONE or a number no mode has. Static strings. Inline:
  * the runtime inside the preload reads the names too. */
 static inline const char *at_replay_then_name(int then)
 {
-	static const char *const names[AT_THEN_COUNT] = {"", "stop", "exit"};
+	static const char *const names[AT_THEN_COUNT] = {"", "stop", "exit", "live"};
 	return then > AT_THEN_NONE && then < AT_THEN_COUNT ? names[then] : "";
 }
+
+/* --then live: what the process must make real at the step, planned by `agenttrace
+ * replay` from the trace's world at the step (cli/live_plan.h has the format; the preload
+ * side is replay/live.c). In the run directory. */
+#define AT_REPLAY_LIVE_PLAN "live-plan"
 
 /* What `agenttrace replay` asks of a run besides replaying it. */
 struct at_replay_options {
