@@ -449,7 +449,7 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta,
 	char path[4096], run_dir[4096];
 	struct at_trace_problem pb = {0};
 	at_store_path(s, id, AT_TRACE_FILE, path, sizeof path);
-	if ((rc = at_trace_verify(path, &pb))) {
+	if ((rc = at_trace_verify_events(path, &pb))) {
 		cli_error("trace %s is damaged: %s; run 'agenttrace verify %s' for details", id,
 		          pb.what, id);
 		return cli_exit_for(rc);

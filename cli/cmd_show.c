@@ -34,6 +34,8 @@ static const char usage[] =
     "             step N: open descriptors and what they are, files written so far, sockets\n"
     "             and their peers, the last value of each clock, threads, children; then\n"
     "             the events around N. From the keyframe before N (record --keyframe-every)\n"
+    "  --no-keyframes  with --step: from step 0, not from the keyframe before N (to\n"
+    "             check the keyframes: the world is the same)\n"
     "Filters for --events (an event is shown when it passes all of them):\n"
     "  --from N, --to M   only steps N to M (both included) of each process; --from reads\n"
     "                     from the keyframe before step N, not from the start\n"
@@ -308,11 +310,15 @@ static void show_summary(at_trace *t, const char *id, json_t *meta, json_t *tree
 	}
 	printf("processes  %u (%zu thread%s)\n", at_trace_stream_count(t), threads,
 	       threads == 1 ? "" : "s");
-	printf("stored     %s sealed, %s of payload, %u chunk%s\n",
+	unsigned keyframes = 0, chunks;
+	for (unsigned c = 0; c < at_trace_chunk_count(t); c++)
+		keyframes += at_trace_chunk(t, c)->kind == AT_CHUNK_KEYFRAME;
+	chunks = at_trace_chunk_count(t) - keyframes;
+	printf("stored     %s sealed, %s of payload, %u chunk%s, %u keyframe%s\n",
 	       cli_bytes(at_trace_file_size(t), size, sizeof size),
 	       cli_bytes((uint64_t)json_integer_value(json_object_get(meta, "payload_bytes")),
 	                 payload, sizeof payload),
-	       at_trace_chunk_count(t), at_trace_chunk_count(t) == 1 ? "" : "s");
+	       chunks, chunks == 1 ? "" : "s", keyframes, keyframes == 1 ? "" : "s");
 	json_t *reason = json_object_get(meta, "incomplete_reason");
 	printf("complete   %s%s\n", json_is_string(reason) ? "no: " : "yes",
 	       json_is_string(reason) ? json_string_value(reason) : "");
@@ -429,7 +435,7 @@ static int check_process(json_t *tree, unsigned nstreams, const char *id, const 
 
 int cmd_show(int argc, char **argv)
 {
-	int events = 0, json = 0;
+	int events = 0, json = 0, no_keyframes = 0;
 	const char *ref = NULL, *step_arg = NULL;
 	struct show_filter filter = {.to = UINT64_MAX, .thread = -1};
 	for (int i = 1; i < argc; i++) {
@@ -445,6 +451,8 @@ int cmd_show(int argc, char **argv)
 			events = 1;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
+		} else if (!strcmp(argv[i], "--no-keyframes")) {
+			no_keyframes = 1;
 		} else if (!strcmp(argv[i], "--step") && i + 1 < argc) {
 			step_arg = argv[++i];
 		} else if (!strncmp(argv[i], "--step=", 7)) {
@@ -486,6 +494,10 @@ int cmd_show(int argc, char **argv)
 		}
 		filter.given = 0;
 	}
+	if (no_keyframes && !step_arg) {
+		cli_error("show: --no-keyframes goes with --step\n%s", usage);
+		return AT_EXIT_USAGE;
+	}
 	if (filter.given && !events) {
 		cli_error("show: --from, --to, --call, --thread, --process and --grep filter the "
 		          "events: add --events\n%s",
@@ -514,7 +526,7 @@ int cmd_show(int argc, char **argv)
 		rc = check_process(tree, at_trace_stream_count(t), id, filter.process);
 	if (!rc && step_arg) {
 		rc = show_step(t, id, at_store_home(s), tree, step_key[0] ? step_key : NULL, step,
-		               json);
+		               !no_keyframes, json);
 	} else if (!rc && events) {
 		rc = show_events(t, id, at_store_home(s), tree, json, &filter);
 	} else if (!rc && json) {

@@ -75,7 +75,16 @@ int cmd_verify(int argc, char **argv)
 		at_store_path(s, id, AT_TRACE_FILE, path, sizeof path);
 		int vrc = at_trace_verify(path, &pb);
 		if (vrc) {
-			if (pb.chunk >= 0)
+			const struct at_chunk_info *c =
+			    pb.chunk >= 0 ? at_trace_chunk(t, (unsigned)pb.chunk) : NULL;
+			if (c && c->kind == AT_CHUNK_KEYFRAME)
+				cli_error("trace %s is damaged: %s (the keyframe at step %" PRIu64
+				          " of stream %u, chunk %ld at byte %" PRIu64
+				          " of %s); replay and 'show --step' still work, from the "
+				          "keyframe before it",
+				          id, pb.what, c->first_seq, c->stream, pb.chunk, pb.offset,
+				          path);
+			else if (pb.chunk >= 0)
 				cli_error("trace %s is damaged: %s (chunk %ld at byte %" PRIu64
 				          " of %s)",
 				          id, pb.what, pb.chunk, pb.offset, path);
@@ -86,11 +95,15 @@ int cmd_verify(int argc, char **argv)
 			rc = vrc;
 		} else {
 			uint64_t events = 0;
+			unsigned keyframes = 0;
 			for (unsigned i = 0; i < at_trace_stream_count(t); i++)
 				events += at_trace_stream(t, i)->events;
-			printf("trace %s is sound: %" PRIu64 " events in %u chunks, %u process%s, "
-			       "%" PRIu64 " bytes\n",
-			       id, events, at_trace_chunk_count(t), at_trace_stream_count(t),
+			for (unsigned i = 0; i < at_trace_chunk_count(t); i++)
+				keyframes += at_trace_chunk(t, i)->kind == AT_CHUNK_KEYFRAME;
+			printf("trace %s is sound: %" PRIu64 " events in %u chunks, %u keyframe%s, "
+			       "%u process%s, %" PRIu64 " bytes\n",
+			       id, events, at_trace_chunk_count(t) - keyframes, keyframes,
+			       keyframes == 1 ? "" : "s", at_trace_stream_count(t),
 			       at_trace_stream_count(t) == 1 ? "" : "es", at_trace_file_size(t));
 		}
 	}

@@ -139,7 +139,7 @@ static int around(at_trace *t, unsigned stream, uint64_t step, const char *home,
 }
 
 int show_step(at_trace *t, const char *id, const char *home, json_t *tree, const char *key,
-              uint64_t step, int json)
+              uint64_t step, int keyframes, int json)
 {
 	unsigned stream;
 	if (show_step_stream(t, tree, key, &stream)) {
@@ -161,7 +161,8 @@ int show_step(at_trace *t, const char *id, const char *home, json_t *tree, const
 		return AT_EXIT_INTERNAL;
 	uint64_t kf_step = 0;
 	struct cli_keyframe_ctx kc = {t, id, k};
-	int rc = at_world_seek(t, stream, step, &w, &kf_step, cli_keyframe_damaged, &kc);
+	int rc = keyframes ? at_world_seek(t, stream, step, &w, &kf_step, cli_keyframe_damaged, &kc)
+	                   : at_world_follow(t, stream, step, w);
 	json_t *world = rc || !w ? NULL : at_world_json(w);
 	at_world_free(w);
 	if (rc || !world) {

@@ -11,8 +11,9 @@
 /* The stream of the process with key `key` (NULL: the root): 0, or -1 when there is none. */
 int show_step_stream(at_trace *t, json_t *tree, const char *key, unsigned *stream);
 /* Prints the world of process `key` (NULL: the root) just before step `step`, and the
- * events around it; returns an exit status, after saying what went wrong. */
+ * events around it: from the keyframe before the step, or with `keyframes` 0 from step 0.
+ * Returns an exit status, after saying what went wrong. */
 int show_step(at_trace *t, const char *id, const char *home, json_t *tree, const char *key,
-              uint64_t step, int json);
+              uint64_t step, int keyframes, int json);
 
 #endif

@@ -472,7 +472,7 @@ void at_trace_iter_close(at_trace_iter *it)
 	free(it);
 }
 
-int at_trace_verify(const char *path, struct at_trace_problem *pb)
+static int verify(const char *path, int keyframes, struct at_trace_problem *pb)
 {
 	at_trace *t;
 	int rc = at_trace_open(path, &t, pb);
@@ -503,7 +503,7 @@ int at_trace_verify(const char *path, struct at_trace_problem *pb)
 		if (rc && pb)
 			*pb = t->problem;
 	}
-	for (unsigned i = 0; i < t->nchunks && !rc; i++) {
+	for (unsigned i = 0; keyframes && i < t->nchunks && !rc; i++) {
 		uint8_t *kf;
 		size_t len;
 		if (t->chunks[i].kind != AT_CHUNK_KEYFRAME)
@@ -515,4 +515,14 @@ int at_trace_verify(const char *path, struct at_trace_problem *pb)
 	}
 	at_trace_close(t);
 	return rc;
+}
+
+int at_trace_verify(const char *path, struct at_trace_problem *pb)
+{
+	return verify(path, 1, pb);
+}
+
+int at_trace_verify_events(const char *path, struct at_trace_problem *pb)
+{
+	return verify(path, 0, pb);
 }

@@ -31,14 +31,19 @@ int at_world_seek(at_trace *t, unsigned stream, uint64_t step, at_world **wp, ui
 			break;
 		limit = at - 1;
 	}
-	if (at_world_step(*wp) >= step)
+	return at_world_follow(t, stream, step, *wp);
+}
+
+int at_world_follow(at_trace *t, unsigned stream, uint64_t step, at_world *w)
+{
+	if (at_world_step(w) >= step)
 		return 0;
 	at_trace_iter *it;
 	at_event ev;
-	int rc = at_trace_iter_open(t, stream, at_world_step(*wp), &it);
+	int rc = at_trace_iter_open(t, stream, at_world_step(w), &it);
 	while (!rc && (rc = at_trace_iter_next(it, &ev)) == 1 && ev.seq < step) {
 		rc = 0;
-		at_world_apply(*wp, &ev);
+		at_world_apply(w, &ev);
 	}
 	at_trace_iter_close(it);
 	return rc < 0 ? rc : 0;

@@ -123,8 +123,12 @@ int at_trace_iter_next(at_trace_iter *it, at_event *ev);
 void at_trace_iter_close(at_trace_iter *it); /* accepts NULL */
 
 /* Checks every part of the file: header, each chunk (CRC, decompression, every event
- * decodes, counts and steps agree with the index), metadata, index and trailer.
- * Returns 0 when sound; otherwise the AT_E* code, with the first problem in `problem`. */
+ * decodes, counts and steps agree with the index; keyframes' CRC and decompression),
+ * metadata, index and trailer. Returns 0 when sound; otherwise the AT_E* code, with the
+ * first problem in `problem`. */
 int at_trace_verify(const char *path, struct at_trace_problem *problem);
+/* The same without the keyframes: what replay needs (a damaged keyframe only makes a seek
+ * start from the one before it). */
+int at_trace_verify_events(const char *path, struct at_trace_problem *problem);
 
 #endif

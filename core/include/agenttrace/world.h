@@ -54,6 +54,8 @@ const uint8_t *at_world_content(const at_world *w, const char *path, size_t *len
  * *kf_step: the keyframe's step, 0 when none was used. */
 int at_world_seek(at_trace *t, unsigned stream, uint64_t step, at_world **wp, uint64_t *kf_step,
                   void (*damaged)(void *ctx, uint64_t at, int rc), void *ctx);
+/* Follows `stream`'s events from w's step up to just before `step` (no keyframes). */
+int at_world_follow(at_trace *t, unsigned stream, uint64_t step, at_world *w);
 
 /* The world for people and tools: {"step", "descriptors", "files", "clocks", "threads",
  * "children"}; files carry "sha256" of their content when it was kept. */
