@@ -33,10 +33,12 @@
 #  7. Processes (issue 6): bench/fork_script.sh, a bash script that forks and execs 100 short
 #     external commands; each round runs it plain and recorded (in alternating order) and
 #     replays the recording (target: record at most 1.3x plain).
+#  8. Seeking (issue 7): bench/seek.sh, `show --step` against trace length (10k to 1M events)
+#     and the keyframe interval (target: at most 20 ms at 1M events, flat in length).
 #
 # Prints a markdown report on stdout and writes it to bench/results/latest.md, with the raw
 # samples in bench/results/latest.tsv (1), latest-files.tsv (3), latest-net.tsv (5),
-# latest-tls.tsv (6) and latest-fork.tsv (7).
+# latest-tls.tsv (6), latest-fork.tsv (7) and latest-seek.tsv (8).
 # Progress goes to stderr. Traces go to temporary stores, removed on exit. Needs only bash,
 # coreutils and /usr/bin/python3, and the openssl command for 6.
 #
@@ -48,7 +50,7 @@
 #   BENCH_SIZE_N=1000000
 #   BENCH_TMPDIR=${TMPDIR:-/tmp}  where the temporary AGENTTRACE_HOME goes
 #   BENCH_FILES_TMPDIR=/dev/shm   where files_workload's files and the net servers' files go (tmpfs)
-#   BENCH_SECTIONS="calls size files store net tls fork"  which of the seven to run
+#   BENCH_SECTIONS="calls size files store net tls fork seek"  which of the eight to run
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -61,7 +63,7 @@ SCALE=${BENCH_SCALE:-1}
 CALLS=${BENCH_CALLS:-clock-monotonic clock-realtime time getrandom16}
 SIZE_N=${BENCH_SIZE_N:-1000000}
 SIZE_CALLS="clock-monotonic clock-realtime clock-spaced getrandom16"
-SECTIONS=${BENCH_SECTIONS:-calls size files store net tls fork}
+SECTIONS=${BENCH_SECTIONS:-calls size files store net tls fork seek}
 PY=/usr/bin/python3
 
 AT=$BUILD/cli/agenttrace
@@ -82,8 +84,8 @@ for f in "$AT" "$HOOKBENCH" "$FILES_WORKLOAD" "$PRELOAD"; do
 done
 for section in $SECTIONS; do
 	case $section in
-	calls | size | files | store | net | tls | fork) ;;
-	*) die "BENCH_SECTIONS: unknown section '$section' (calls, size, files, store, net, tls, fork)" ;;
+	calls | size | files | store | net | tls | fork | seek) ;;
+	*) die "BENCH_SECTIONS: unknown section '$section' (calls, size, files, store, net, tls, fork, seek)" ;;
 	esac
 done
 want() { # want SECTION: whether BENCH_SECTIONS asks for it
@@ -801,6 +803,10 @@ if want store; then
 	BENCH_TMPDIR=$WORK "$ROOT/bench/store_size.sh" "$BUILD" >"$WORK/store.md" ||
 		die "bench/store_size.sh failed"
 fi
+if want seek; then
+	SEEK_TSV=$WORK/seek.tsv BENCH_TMPDIR=$WORK BENCH_REPS=$REPS \
+		"$ROOT/bench/seek.sh" "$BUILD" >"$WORK/seek.md" || die "bench/seek.sh failed"
+fi
 elapsed=$(($(date +%s) - start))
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -1160,6 +1166,9 @@ EOF
 if want store; then
 	cat "$WORK/store.md" >>"$WORK/report.md"
 fi
+if want seek; then
+	cat "$WORK/seek.md" >>"$WORK/report.md"
+fi
 cp "$WORK/report.md" "$RESULTS/latest.md"
 cp "$SAMPLES" "$RESULTS/latest.tsv"
 wrote="latest.md, latest.tsv"
@@ -1178,6 +1187,10 @@ fi
 if want fork; then
 	cp "$FORK_SAMPLES" "$RESULTS/latest-fork.tsv"
 	wrote="$wrote, latest-fork.tsv"
+fi
+if want seek; then
+	cp "$WORK/seek.tsv" "$RESULTS/latest-seek.tsv"
+	wrote="$wrote, latest-seek.tsv"
 fi
 cat "$RESULTS/latest.md"
 echo "bench: wrote $wrote in $RESULTS" >&2
