@@ -49,6 +49,23 @@ ms() {
 	echo "$(((t1 - t0) / 1000))" | awk '{printf "%.3f", $1 / 1000}'
 }
 
+# keyframes FILE: "COUNT BYTES", the keyframe chunks of a trace and their bytes (headers
+# included), from its index (docs/format.md).
+keyframes() {
+	$PY - "$1" <<-'EOF'
+		import struct, sys
+		b = open(sys.argv[1], "rb").read()
+		index = struct.unpack_from("<Q", b, len(b) - 24)[0]
+		nstreams, nchunks = struct.unpack_from("<II", b, index + 4)
+		at, n, size = index + 16 + 56 * nstreams, 0, 0
+		for i in range(nchunks):
+		    zlen, kind = struct.unpack_from("<I", b, at + 40 * i + 28)[0], struct.unpack_from("<I", b, at + 40 * i + 36)[0]
+		    if kind == 1:
+		        n, size = n + 1, size + 40 + zlen
+		print(n, size)
+	EOF
+}
+
 median() {
 	printf '%s\n' "$@" | $PY -c 'import sys, statistics; print("%.2f" % statistics.median(float(x) for x in sys.stdin))'
 }
@@ -89,11 +106,13 @@ done
 
 big=$(echo "$SIZES" | tr ' ' '\n' | sort -n | tail -n 1)
 echo
-echo "The keyframe interval K on the $big-event recording: its size, and the seek to the"
-echo "middle step (K = 0: no keyframes, every seek starts from step 0)."
+echo "The keyframe interval K on a $big-event recording (one per K): the trace's size, its"
+echo "keyframes and their bytes, and the seek to the middle step (K = 0: no keyframes, every"
+echo "seek starts from step 0). Each K is its own recording, and the clock deltas that make"
+echo "up most of the events vary from one to the next: compare the keyframe bytes."
 echo
-echo "| K | trace bytes | middle |"
-echo "|---:|---:|---:|"
+echo "| K | trace bytes | keyframes | keyframe bytes | middle |"
+echo "|---:|---:|---:|---:|---:|"
 for k in $INTERVALS; do
 	id=$(record "$big" "$k")
 	bytes=$(stat -c %s "$AGENTTRACE_HOME/traces/$id/trace.at")
@@ -102,7 +121,8 @@ for k in $INTERVALS; do
 		sk+=("$(ms "$AT" show "$id" --step $((big / 2)) --json)")
 		printf 'interval\t%s\t%s\t%s\t%s\t%s\t%s\n' "$big" "$k" $((big / 2)) "$r" "${sk[-1]}" "$bytes" >>"$TSV"
 	done
-	echo "| $k | $bytes | $(median "${sk[@]}") |"
+	read -r nkf kfbytes < <(keyframes "$AGENTTRACE_HOME/traces/$id/trace.at")
+	echo "| $k | $bytes | $nkf | $kfbytes | $(median "${sk[@]}") |"
 	"$AT" rm "$id" >/dev/null
 done
 echo
