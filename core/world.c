@@ -237,7 +237,7 @@ static void file_write(at_world *w, struct wfile *f, uint64_t at, const uint8_t 
 		file_truncate(w, f, end);
 	if (end > f->size)
 		f->size = end;
-	if (!f->lost && data)
+	if (!f->lost && data && len)
 		memcpy(f->content + at, data, len);
 	else if (!f->lost) /* the bytes are not in the trace (a blob reference) */
 		lose_content(w, f);
@@ -422,6 +422,13 @@ static void io_event(at_world *w, const at_event *ev, struct wfd *f)
 		f->offset += ev->ret;
 }
 
+/* Seconds and a fraction (in `unit` ns) as ns, wrapping rather than overflowing on the
+ * nonsense a damaged or synthetic payload may hold. */
+static int64_t ns_of(int64_t sec, int64_t frac, int64_t unit)
+{
+	return (int64_t)((uint64_t)sec * 1000000000u + (uint64_t)frac * (uint64_t)unit);
+}
+
 void at_world_apply(at_world *w, const at_event *ev)
 {
 	int ok = ev->ret >= 0 && ev->err == 0;
@@ -442,19 +449,18 @@ void at_world_apply(at_world *w, const at_event *ev)
 				int64_t ts[2];
 				memcpy(ts, ev->payload, sizeof ts);
 				w->clocks[ev->arg0] =
-				    (struct wvalue){1, ts[0] * 1000000000 + ts[1], ev->seq};
+				    (struct wvalue){1, ns_of(ts[0], ts[1], 1), ev->seq};
 			}
 			break;
 		case AT_CALL_gettimeofday:
 			if ((ev->arg0 & 1) && ev->len >= 16 && !(ev->flags & AT_EVF_BLOB)) {
 				int64_t tv[2];
 				memcpy(tv, ev->payload, sizeof tv);
-				w->tod =
-				    (struct wvalue){1, tv[0] * 1000000000 + tv[1] * 1000, ev->seq};
+				w->tod = (struct wvalue){1, ns_of(tv[0], tv[1], 1000), ev->seq};
 			}
 			break;
 		case AT_CALL_time:
-			w->time = (struct wvalue){1, ev->ret * 1000000000, ev->seq};
+			w->time = (struct wvalue){1, ns_of(ev->ret, 0, 1), ev->seq};
 			break;
 		case AT_CALL_socket: fd_open(w, ev->ret, FD_SOCKET, NULL, (int)ev->arg1); break;
 		case AT_CALL_connect:
@@ -526,7 +532,8 @@ static void put(struct buf *b, const void *data, size_t len)
 		b->failed = 1;
 		return;
 	}
-	memcpy(b->p + b->len, data, len);
+	if (len)
+		memcpy(b->p + b->len, data, len);
 	b->len += len;
 }
 
@@ -782,7 +789,8 @@ int at_world_load(at_world *w, const uint8_t *data, size_t len)
 				f->kept = 0;
 				if (n - 4 && grow((void **)&f->content, &f->cap, n - 4, 1))
 					return AT_ENOMEM;
-				memcpy(f->content, p + 4, n - 4);
+				if (n > 4)
+					memcpy(f->content, p + 4, n - 4);
 				f->kept = n - 4;
 				w->content += f->kept;
 			}
