@@ -50,7 +50,7 @@ const char *at_family_name(enum at_family family)
 	}
 }
 
-static const char *clock_name(uint64_t clock)
+const char *at_clock_name(uint64_t clock)
 {
 	static const char *const names[] = {
 	    "CLOCK_REALTIME",
@@ -73,7 +73,7 @@ static const char *clock_name(uint64_t clock)
 
 static void format_clock(uint64_t clock, char *out, size_t cap)
 {
-	const char *n = clock_name(clock);
+	const char *n = at_clock_name(clock);
 	if (n)
 		snprintf(out, cap, "%s", n);
 	else

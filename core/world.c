@@ -582,28 +582,18 @@ static json_t *world_json(const at_world *w, int hashes)
 		}
 		json_array_append_new(files, d);
 	}
-	static const char *const clock_names[CLOCKS] = {"CLOCK_REALTIME",
-	                                                "CLOCK_MONOTONIC",
-	                                                "CLOCK_PROCESS_CPUTIME_ID",
-	                                                "CLOCK_THREAD_CPUTIME_ID",
-	                                                "CLOCK_MONOTONIC_RAW",
-	                                                "CLOCK_REALTIME_COARSE",
-	                                                "CLOCK_MONOTONIC_COARSE",
-	                                                "CLOCK_BOOTTIME",
-	                                                "CLOCK_REALTIME_ALARM",
-	                                                "CLOCK_BOOTTIME_ALARM",
-	                                                "clock 10",
-	                                                "CLOCK_TAI",
-	                                                "clock 12",
-	                                                "clock 13",
-	                                                "clock 14",
-	                                                "clock 15"};
-	for (int c = 0; c < CLOCKS; c++)
-		if (w->clocks[c].have)
-			json_array_append_new(clocks, json_pack("{s:s, s:i, s:I, s:I}", "clock",
-			                                        clock_names[c], "id", c, "ns",
-			                                        (json_int_t)w->clocks[c].ns, "step",
-			                                        (json_int_t)w->clocks[c].step));
+	for (int c = 0; c < CLOCKS; c++) {
+		char name[32];
+		if (!w->clocks[c].have)
+			continue;
+		snprintf(name, sizeof name, "%s",
+		         at_clock_name((uint64_t)c) ? at_clock_name((uint64_t)c) : "");
+		if (!name[0])
+			snprintf(name, sizeof name, "clock %d", c);
+		json_array_append_new(clocks, json_pack("{s:s, s:i, s:I, s:I}", "clock", name, "id",
+		                                        c, "ns", (json_int_t)w->clocks[c].ns,
+		                                        "step", (json_int_t)w->clocks[c].step));
+	}
 	if (w->tod.have)
 		json_array_append_new(clocks,
 		                      json_pack("{s:s, s:i, s:I, s:I}", "clock", "gettimeofday",

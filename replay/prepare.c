@@ -211,9 +211,26 @@ static void copy_value(char *dst, size_t cap, const char *line, const char *key)
 		snprintf(dst, cap, "%s", line + k + 1);
 }
 
+/* The pid=, thread= and step= lines that divergence and step reports share. */
+static void copy_place(const char *line, int *pid, unsigned *thread, uint64_t *step)
+{
+	char num[32] = "";
+	copy_value(num, sizeof num, line, "pid");
+	if (num[0])
+		*pid = atoi(num);
+	num[0] = '\0';
+	copy_value(num, sizeof num, line, "thread");
+	if (num[0])
+		*thread = (unsigned)strtoul(num, NULL, 10);
+	num[0] = '\0';
+	copy_value(num, sizeof num, line, "step");
+	if (num[0])
+		*step = strtoull(num, NULL, 10);
+}
+
 int at_replay_divergence(const char *run_dir, struct at_divergence *d)
 {
-	char path[4096], line[2048], num[32];
+	char path[4096], line[2048];
 	memset(d, 0, sizeof *d);
 	snprintf(path, sizeof path, "%s/" AT_REPLAY_DIVERGENCE, run_dir);
 	FILE *f = fopen(path, "re");
@@ -226,18 +243,7 @@ int at_replay_divergence(const char *run_dir, struct at_divergence *d)
 		copy_value(d->got, sizeof d->got, line, "got");
 		copy_value(d->detail, sizeof d->detail, line, "detail");
 		copy_value(d->key, sizeof d->key, line, "key");
-		num[0] = '\0';
-		copy_value(num, sizeof num, line, "pid");
-		if (num[0])
-			d->pid = atoi(num);
-		num[0] = '\0';
-		copy_value(num, sizeof num, line, "thread");
-		if (num[0])
-			d->thread = (unsigned)strtoul(num, NULL, 10);
-		num[0] = '\0';
-		copy_value(num, sizeof num, line, "step");
-		if (num[0])
-			d->step = strtoull(num, NULL, 10);
+		copy_place(line, &d->pid, &d->thread, &d->step);
 	}
 	fclose(f);
 	return 1;
@@ -328,7 +334,7 @@ int at_replay_write_options(const char *run_dir, const struct at_replay_options 
 
 int at_replay_step_report(const char *run_dir, struct at_step_report *r)
 {
-	char path[4096], line[512], num[32], then[16];
+	char path[4096], line[512], then[16];
 	memset(r, 0, sizeof *r);
 	snprintf(path, sizeof path, "%s/" AT_REPLAY_STEP, run_dir);
 	FILE *f = fopen(path, "re");
@@ -343,18 +349,7 @@ int at_replay_step_report(const char *run_dir, struct at_step_report *r)
 				r->then = m;
 		copy_value(r->key, sizeof r->key, line, "key");
 		copy_value(r->call, sizeof r->call, line, "call");
-		num[0] = '\0';
-		copy_value(num, sizeof num, line, "pid");
-		if (num[0])
-			r->pid = atoi(num);
-		num[0] = '\0';
-		copy_value(num, sizeof num, line, "thread");
-		if (num[0])
-			r->thread = (unsigned)strtoul(num, NULL, 10);
-		num[0] = '\0';
-		copy_value(num, sizeof num, line, "step");
-		if (num[0])
-			r->step = strtoull(num, NULL, 10);
+		copy_place(line, &r->pid, &r->thread, &r->step);
 	}
 	fclose(f);
 	snprintf(path, sizeof path, "%s/" AT_REPLAY_CONTINUED, run_dir);

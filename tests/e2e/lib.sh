@@ -142,3 +142,31 @@ assert_secret_absent() {
 	done < <(find "$AGENTTRACE_HOME" -name '*.at' -type f -print0)
 	[ "$n" -gt 0 ] || fail "assert_secret_absent: no trace under $AGENTTRACE_HOME to check"
 }
+
+# greeter_start MESSAGE...: a TCP server on 127.0.0.1 for one connection, which sends each
+# MESSAGE (0.3 s apart), then holds the connection 2 s and ends (or after 20 s without a
+# client). Sets GREETER_PORT and GREETER_PID; killed when the test ends.
+greeter_start() {
+	"$PYTHON" - "$@" >"$WORK/greeter.port" <<-'PY' &
+		import socket, sys, time
+		s = socket.socket()
+		s.bind(("127.0.0.1", 0))
+		s.listen(1)
+		print(s.getsockname()[1], flush=True)
+		s.settimeout(20)
+		c, _ = s.accept()
+		for i, m in enumerate(sys.argv[1:]):
+		    if i:
+		        time.sleep(0.3)
+		    c.sendall(m.encode())
+		time.sleep(2)
+	PY
+	GREETER_PID=$!
+	cleanup_hooks+=("kill $GREETER_PID 2>/dev/null")
+	for _ in $(seq 100); do
+		[ -s "$WORK/greeter.port" ] && break
+		sleep 0.05
+	done
+	GREETER_PORT=$(cat "$WORK/greeter.port")
+	[ -n "$GREETER_PORT" ] || fail "the greeter server did not start"
+}

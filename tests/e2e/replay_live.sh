@@ -53,23 +53,8 @@ PY
 
 # --- descriptors from the past: a file read, a file written, a socket ---
 printf '0123456789abcdefghij' >"$WORK/in.txt"
-"$PYTHON" - >"$WORK/port" <<'PY' &
-import socket, sys, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(1)
-print(s.getsockname()[1], flush=True)
-s.settimeout(20)
-c, _ = s.accept()
-c.sendall(b"hello")
-time.sleep(0.3)
-c.sendall(b"world")
-time.sleep(1)
-PY
-server=$!
-cleanup_hooks+=("kill $server 2>/dev/null")
-for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
-port=$(cat "$WORK/port")
+greeter_start hello world
+port=$GREETER_PORT
 cat >"$WORK/fds.py" <<PY
 import os, socket
 fd = os.open("$WORK/in.txt", os.O_RDONLY)
@@ -81,7 +66,7 @@ print(os.read(fd, 5), os.pread(out, 14, 0), s.recv(5), flush=True)
 PY
 at record -- "$PYTHON" "$WORK/fds.py" >"$WORK/fds.rec" 2>"$WORK/fds.rec.err" ||
 	fail "recording failed: $(cat "$WORK/fds.rec.err")"
-wait "$server" || true
+wait "$GREETER_PID" || true
 ID=$(last_id)
 [ "$(cat "$WORK/fds.rec")" = "b'01234' b'hello'
 b'56789' b'written before' b'world'" ] || fail "the recording printed: $(cat "$WORK/fds.rec")"

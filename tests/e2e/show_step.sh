@@ -6,21 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 printf '0123456789abcdef' >"$WORK/in.txt"
-"$PYTHON" - >"$WORK/port" <<'PY' &
-import socket, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(1)
-print(s.getsockname()[1], flush=True)
-s.settimeout(20)
-c, _ = s.accept()
-c.sendall(b"hi")
-time.sleep(2)
-PY
-server=$!
-cleanup_hooks+=("kill $server 2>/dev/null")
-for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
-port=$(cat "$WORK/port")
+greeter_start hi
+port=$GREETER_PORT
 cat >"$WORK/world.py" <<PY
 import os, socket, time
 fd = os.open("$WORK/in.txt", os.O_RDONLY)
@@ -40,7 +27,7 @@ record() { # record K: records world.py with a keyframe every K events; sets ID
 	ID=$(last_id)
 }
 record 16384
-wait "$server" || true
+wait "$GREETER_PID" || true
 read -r ready clock in_fd out_fd sock_fd <"$WORK/world.out"
 [ "$ready" = ready ] || fail "the program printed: $(cat "$WORK/world.out")"
 # The step: the write of the "ready" line. The world just before it has everything open.
@@ -88,23 +75,10 @@ assert int(sys.argv[1]) not in fds, fds' "$in_fd" || fail "the closed descriptor
 world_at() { at show "$1" --step "$2" --json | "$PYTHON" -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["world"], sort_keys=True))'; }
 DEFAULT=$ID
 port_line=$port
-"$PYTHON" - >"$WORK/port" <<'PY' &
-import socket, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(1)
-print(s.getsockname()[1], flush=True)
-s.settimeout(20)
-c, _ = s.accept()
-c.sendall(b"hi")
-time.sleep(2)
-PY
-server=$!
-cleanup_hooks+=("kill $server 2>/dev/null")
-for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
-sed -i "s/$port_line/$(cat "$WORK/port")/" "$WORK/world.py"
+greeter_start hi
+sed -i "s/$port_line/$GREETER_PORT/" "$WORK/world.py"
 record 7
-wait "$server" || true
+wait "$GREETER_PID" || true
 SEVEN=$ID
 events=$(at show "$SEVEN" --json | "$PYTHON" -c '
 import json, sys

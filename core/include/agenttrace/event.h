@@ -156,6 +156,8 @@ typedef struct at_event {
 /* The paths at the start of a file event's payload (AT_ARG_OPEN, _PATH: one; _PATH2: two),
  * NULL where absent; returns the offset of the result bytes after them. */
 size_t at_event_paths(const at_event *ev, const char **p1, const char **p2);
+/* "CLOCK_REALTIME" for clock id 0 and so on; NULL for an id without a name. */
+const char *at_clock_name(uint64_t clock);
 /* Formats the event's arguments for people: "CLOCK_REALTIME", "len=16, flags=0x1".
  * Writes at most `cap` bytes including the NUL; returns `out`. */
 char *at_event_format_args(const at_event *ev, char *out, size_t cap);
