@@ -43,6 +43,8 @@ bold "Try next"
 cat <<EOT
   $build/cli/agenttrace show $id --events | head      # every call, step by step
   $build/cli/agenttrace show $id --events --json | head -3
+  $build/cli/agenttrace show $id --step 100            # the world just before step 100
+  $build/cli/agenttrace replay $id --step 100 --then live   # the past replayed, then live
   $build/cli/agenttrace verify $id
   $build/cli/agenttrace list
 EOT
