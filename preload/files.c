@@ -201,10 +201,36 @@ static int stand_in(int kind, const char *path)
 	return fd;
 }
 
+static int fd_lock_owner; /* tid, 0: free */
+static int fd_lock_depth;
+
+void at_replay_fd_lock(void)
+{
+	int tid = at_sys_gettid(), free_lock = 0;
+	if (__atomic_load_n(&fd_lock_owner, __ATOMIC_ACQUIRE) == tid) {
+		fd_lock_depth++;
+		return;
+	}
+	/* held for a few system calls at a time: yielding is enough */
+	while (!__atomic_compare_exchange_n(&fd_lock_owner, &free_lock, tid, 0, __ATOMIC_ACQUIRE,
+	                                    __ATOMIC_RELAXED)) {
+		free_lock = 0;
+		at_sys(SYS_sched_yield, 0, 0, 0);
+	}
+	fd_lock_depth = 1;
+}
+
+void at_replay_fd_unlock(void)
+{
+	if (--fd_lock_depth == 0)
+		__atomic_store_n(&fd_lock_owner, 0, __ATOMIC_RELEASE);
+}
+
 void at_replay_reserve_fd(int fd, int kind, int cloexec, const char *path, int from)
 {
 	if (fd < 0)
 		return;
+	at_replay_fd_lock();
 	int src = from >= 0 ? from : stand_in(kind, path);
 	if (src >= 0 && src != fd)
 		at_sys(SYS_dup3, src, fd, cloexec ? O_CLOEXEC : 0);
@@ -213,6 +239,7 @@ void at_replay_reserve_fd(int fd, int kind, int cloexec, const char *path, int f
 	if (from < 0 && src >= 0 && src != fd)
 		at_sys_close(src);
 	at_fd_set(fd, kind);
+	at_replay_fd_unlock();
 }
 
 void at_replay_release_fd(int fd)

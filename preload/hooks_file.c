@@ -17,6 +17,7 @@
 #include <sys/sendfile.h>
 
 #include "preload_internal.h"
+#include "../replay/order.h"
 #include "step.h"
 #include "sys_raw.h"
 
@@ -456,8 +457,8 @@ static void show_marked(int fd, const struct at_rawrec *ev, const struct iovec *
 }
 
 /* Replay writes what the program gave, for real, to its terminal or pipes. */
-static void show_output(int fd, const struct at_rawrec *ev, const struct iovec *iov, int iovcnt,
-                        size_t count)
+void at_replay_show(int fd, const struct at_rawrec *ev, const struct iovec *iov, int iovcnt,
+                    size_t count)
 {
 	if (__builtin_expect(at_replay_mark_stdio(), 0) && fd >= 0 && fd < AT_FD_TABLE) {
 		show_marked(fd, ev, iov, iovcnt, count);
@@ -499,17 +500,29 @@ static ssize_t io_hook(struct io_call *c, int writes)
 			at_replay_check_sent(ev, 0, c->iov, c->iovcnt, count);
 			RETURN_ERR(r, r < 0 ? e : 0);
 		}
+		/* A stdio stream's write to the user: taken at once, shown in turn
+		 * (replay/output.c), so printf never waits for its turn holding the lock. */
+		uint64_t index = UINT64_MAX;
+		int output = writes && kind == AT_FD_STD && at_in_stdio_write;
 		const struct at_rawrec *ev =
-		    at_replay_take_fd(call, c->fd, count, (uint64_t)c->offset);
+		    output ? at_replay_take_output(call, c->fd, count, (uint64_t)c->offset, &index)
+		           : at_replay_take_fd(call, c->fd, count, (uint64_t)c->offset);
 		if (!writes)
 			return replay_scatter(ev, c->iov, c->iovcnt);
 		ssize_t r = (ssize_t)at_replay_ret(ev);
 		int e = errno;
 		if (r > 0) {
 			at_replay_check_data(ev, c->iov, c->iovcnt, (size_t)r);
-			if (kind == AT_FD_STD)
-				show_output(c->fd, ev, c->iov, c->iovcnt, (size_t)r);
+			if (kind == AT_FD_STD &&
+			    (index == UINT64_MAX ||
+			     !at_output_keep(index, c->fd, ev, c->iov, c->iovcnt, (size_t)r))) {
+				if (index != UINT64_MAX) /* no room: in turn, as before */
+					at_replay_output_turn(index);
+				at_replay_show(c->fd, ev, c->iov, c->iovcnt, (size_t)r);
+			}
 		}
+		if (output) /* the recorded order may pass it now */
+			at_replay_output_taken(index);
 		RETURN_ERR(r, r < 0 ? e : 0);
 	}
 	default: return real_io(c);

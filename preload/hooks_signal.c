@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "preload_internal.h"
+#include "../replay/order.h"
 #include "sys_raw.h"
 
 #define MANAGED                                                                                    \
@@ -225,8 +226,10 @@ AT_HOOK int pause(void)
  * child, which shares its parent's replay. */
 static void signals_before_exit(void)
 {
-	if (at_enter() == AT_MODE_REPLAY && !at_in_vfork_child())
+	if (at_enter() == AT_MODE_REPLAY && !at_in_vfork_child()) {
 		at_replay_signals_due(1);
+		at_output_final(); /* what the program printed, before it ends */
+	}
 }
 
 AT_HOOK void exit(int status)

@@ -606,113 +606,156 @@ static int move_fd(int from, int to, int cloexec, int *others, int nothers)
 	return to;
 }
 
+/* Replay of a call that makes descriptors for real (a pipe, a socket pair, an eventfd, an
+ * epoll instance): its event, taken before the kernel makes them. Threads then make their
+ * channels in the recorded order and get the recorded numbers; two threads making socket
+ * pairs at once would otherwise each get the other's, and moving them to the recorded
+ * numbers would close one under the other (libcurl's wakeup pairs, one per thread). NULL
+ * when recording. */
+static const struct at_rawrec *channel_turn(uint16_t call, uint64_t a0, uint64_t a1, int mode)
+{
+	if (mode != AT_MODE_REPLAY)
+		return NULL;
+	const struct at_rawrec *ev = at_replay_take(call, a0, a1);
+	at_replay_fd_lock(); /* until channel_made has moved what the kernel makes */
+	return ev;
+}
+
+/* Whether the recording failed here (then replay makes nothing, and fails the same way). */
+static int channel_failed(const struct at_rawrec *ev)
+{
+	if (!ev || (int64_t)ev->ret >= 0)
+		return 0;
+	at_replay_fd_unlock();
+	return 1;
+}
+
 /* Record and replay of a call that makes descriptors for real in both modes: `r` and `e`
  * are what the real call did, `fds` (n of them) the descriptors it made, or NULL when it
- * returns one. Returns what the program gets. */
-static int channel_made(uint16_t call, uint64_t a0, uint64_t a1, int mode, int r, int e, int *fds,
-                        int n, int cloexec, uint64_t t0)
+ * returns one; `ev` its event in replay (channel_turn). Returns what the program gets. */
+static int channel_made(uint16_t call, uint64_t a0, uint64_t a1, int mode,
+                        const struct at_rawrec *ev, int r, int e, int *fds, int n, int cloexec,
+                        uint64_t t0)
 {
 	if (mode == AT_MODE_RECORD) {
 		struct iovec part = AT_PART(fds, r >= 0 && fds ? n * sizeof(int) : 0);
 		at_record_parts(call, -1, r, e, a0, a1, &part, 1, SIZE_MAX, t0);
 		RETURN_ERR(r, e);
 	}
-	const struct at_rawrec *ev = at_replay_take(call, a0, a1);
-	int want = (int)at_replay_ret(ev), we = errno;
-	if (want < 0) { /* the recording failed here: so does the replay */
-		for (int i = 0; r >= 0 && i < (fds ? n : 1); i++)
-			at_sys_close(fds ? fds[i] : r);
-		RETURN_ERR(-1, we);
-	}
-	if (r < 0)
+	int want = (int)ev->ret;
+	if (r < 0) {
+		at_replay_fd_unlock();
 		at_replay_refuse(ev, "the kernel refused a pipe, socket pair or eventfd that the "
 		                     "recording made");
-	if (!fds)
-		return move_fd(r, want, cloexec, NULL, 0);
+	}
+	if (!fds) {
+		move_fd(r, want, cloexec, NULL, 0);
+		at_replay_fd_unlock();
+		return want;
+	}
 	int rec[2] = {-1, -1};
 	at_replay_copy(ev, rec, n * sizeof(int));
 	for (int i = 0; i < n; i++)
 		if (rec[i] >= 0)
 			fds[i] = move_fd(fds[i], rec[i], cloexec, fds + i + 1, n - i - 1);
+	at_replay_fd_unlock();
 	return want;
 }
 
 AT_HOOK int pipe2(int fds[2], int flags)
 {
 	int m = at_enter();
+	const struct at_rawrec *ev = channel_turn(AT_CALL_pipe2, (uint32_t)flags, 0, m);
+	if (channel_failed(ev))
+		return (int)at_replay_ret(ev);
 	uint64_t t0 = at_stamp();
 	int r = AT_REAL(pipe2) ? AT_REAL(pipe2)(fds, flags)
 	                       : (int)AT_LIBC_RESULT(at_sys(SYS_pipe2, fds, flags, 0));
 	if (m < AT_MODE_RECORD)
 		return r;
-	return channel_made(AT_CALL_pipe2, (uint32_t)flags, 0, m, r, AT_ERR_IF(r < 0), fds, 2,
+	return channel_made(AT_CALL_pipe2, (uint32_t)flags, 0, m, ev, r, AT_ERR_IF(r < 0), fds, 2,
 	                    flags & O_CLOEXEC, t0);
 }
 
 AT_HOOK int pipe(int fds[2])
 {
 	int m = at_enter();
+	const struct at_rawrec *ev = channel_turn(AT_CALL_pipe, 0, 0, m);
+	if (channel_failed(ev))
+		return (int)at_replay_ret(ev);
 	uint64_t t0 = at_stamp();
 	int r =
 	    AT_REAL(pipe) ? AT_REAL(pipe)(fds) : (int)AT_LIBC_RESULT(at_sys(SYS_pipe2, fds, 0, 0));
 	if (m < AT_MODE_RECORD)
 		return r;
-	return channel_made(AT_CALL_pipe, 0, 0, m, r, AT_ERR_IF(r < 0), fds, 2, 0, t0);
+	return channel_made(AT_CALL_pipe, 0, 0, m, ev, r, AT_ERR_IF(r < 0), fds, 2, 0, t0);
 }
 
 AT_HOOK int socketpair(int domain, int type, int protocol, int sv[2])
 {
 	int m = at_enter();
 	uint64_t a1 = (uint32_t)type | (uint64_t)(uint32_t)protocol << 32;
+	const struct at_rawrec *ev = channel_turn(AT_CALL_socketpair, (uint32_t)domain, a1, m);
+	if (channel_failed(ev))
+		return (int)at_replay_ret(ev);
 	uint64_t t0 = at_stamp();
 	int r = AT_REAL(socketpair) ? AT_REAL(socketpair)(domain, type, protocol, sv)
 	                            : (int)AT_LIBC_RESULT(at_sys6(SYS_socketpair, domain, type,
 	                                                          protocol, (long)sv, 0, 0));
 	if (m < AT_MODE_RECORD)
 		return r;
-	return channel_made(AT_CALL_socketpair, (uint32_t)domain, a1, m, r, AT_ERR_IF(r < 0), sv, 2,
-	                    type & SOCK_CLOEXEC, t0);
+	return channel_made(AT_CALL_socketpair, (uint32_t)domain, a1, m, ev, r, AT_ERR_IF(r < 0),
+	                    sv, 2, type & SOCK_CLOEXEC, t0);
 }
 
 AT_HOOK int eventfd(unsigned int initval, int flags)
 {
 	int m = at_enter();
+	const struct at_rawrec *ev = channel_turn(AT_CALL_eventfd, initval, (uint32_t)flags, m);
+	if (channel_failed(ev))
+		return (int)at_replay_ret(ev);
 	uint64_t t0 = at_stamp();
 	int r = AT_REAL(eventfd) ? AT_REAL(eventfd)(initval, flags)
 	                         : (int)AT_LIBC_RESULT(at_sys(SYS_eventfd2, initval, flags, 0));
 	if (m < AT_MODE_RECORD)
 		return r;
-	return channel_made(AT_CALL_eventfd, initval, (uint32_t)flags, m, r, AT_ERR_IF(r < 0), NULL,
-	                    1, flags & EFD_CLOEXEC, t0);
+	return channel_made(AT_CALL_eventfd, initval, (uint32_t)flags, m, ev, r, AT_ERR_IF(r < 0),
+	                    NULL, 1, flags & EFD_CLOEXEC, t0);
 }
 
 /* An epoll instance is a channel too: replay waits on a real one whenever no descriptor it
  * watches is served from the trace (preload/hooks_poll.c). */
-static int epoll_made(uint16_t call, int arg, int r, int m, uint64_t t0)
+static int epoll_made(uint16_t call, int arg, const struct at_rawrec *ev, int r, int m, uint64_t t0)
 {
 	if (r >= 0)
 		at_epoll_forget(r);
 	if (m < AT_MODE_RECORD)
 		return r;
-	return channel_made(call, (uint32_t)arg, 0, m, r, AT_ERR_IF(r < 0), NULL, 1,
+	return channel_made(call, (uint32_t)arg, 0, m, ev, r, AT_ERR_IF(r < 0), NULL, 1,
 	                    call == AT_CALL_epoll_create1 && (arg & EPOLL_CLOEXEC), t0);
 }
 
 AT_HOOK int epoll_create1(int flags)
 {
 	int m = at_enter();
+	const struct at_rawrec *ev = channel_turn(AT_CALL_epoll_create1, (uint32_t)flags, 0, m);
+	if (channel_failed(ev))
+		return (int)at_replay_ret(ev);
 	uint64_t t0 = at_stamp();
 	int r = AT_REAL(epoll_create1)
 	            ? AT_REAL(epoll_create1)(flags)
 	            : (int)AT_LIBC_RESULT(at_sys(SYS_epoll_create1, flags, 0, 0));
-	return epoll_made(AT_CALL_epoll_create1, flags, r, m, t0);
+	return epoll_made(AT_CALL_epoll_create1, flags, ev, r, m, t0);
 }
 
 AT_HOOK int epoll_create(int size)
 {
 	int m = at_enter();
+	const struct at_rawrec *ev = channel_turn(AT_CALL_epoll_create, (uint32_t)size, 0, m);
+	if (channel_failed(ev))
+		return (int)at_replay_ret(ev);
 	uint64_t t0 = at_stamp();
 	int r = AT_REAL(epoll_create) ? AT_REAL(epoll_create)(size)
 	                              : (int)AT_LIBC_RESULT(at_sys(SYS_epoll_create, size, 0, 0));
-	return epoll_made(AT_CALL_epoll_create, size, r, m, t0);
+	return epoll_made(AT_CALL_epoll_create, size, ev, r, m, t0);
 }

@@ -60,11 +60,15 @@ static ssize_t ck_read(void *c, char *buf, size_t n)
 
 /* Writes everything, as glibc's own file streams do; 0 on an error (the stream records
  * it). */
+AT_TLS int at_in_stdio_write;
+
 static ssize_t ck_write(void *c, const char *buf, size_t n)
 {
 	size_t done = 0;
 	while (done < n) {
+		at_in_stdio_write++;
 		ssize_t r = write(((struct cookie *)c)->fd, buf + done, n - done);
+		at_in_stdio_write--;
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)

@@ -196,6 +196,22 @@ int64_t at_replay_ret(const struct at_rawrec *ev);
 void at_replay_after_fork(void);
 /* at_replay_take for a call on descriptor `fd` (-1: none): the fd must match too. */
 const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, uint64_t arg1);
+/* at_replay_take_fd for a write that a stdio stream makes to standard output or error: no
+ * wait for its turn, no hold after it (the stream's lock is held meanwhile: replay/output.c
+ * shows the bytes in turn). *index: the event's entry, UINT64_MAX if not known. */
+const struct at_rawrec *at_replay_take_output(uint16_t call, int fd, uint64_t arg0, uint64_t arg1,
+                                              uint64_t *index);
+/* Waits for the turn of entry `index` (what at_replay_take_output skipped). */
+void at_replay_output_turn(uint64_t index);
+/* Entry `index`, taken by at_replay_take_output, is done with: its bytes are kept (or
+ * shown), so the recorded order may pass it. */
+void at_replay_output_taken(uint64_t index);
+/* Shows what the program wrote to its terminal or pipes (preload/hooks_file.c). */
+struct iovec;
+void at_replay_show(int fd, const struct at_rawrec *ev, const struct iovec *iov, int iovcnt,
+                    size_t count);
+/* Inside a write a stdio stream of the hooks makes (preload/hooks_stdio.c). */
+extern AT_TLS int at_in_stdio_write;
 /* at_replay_take_fd for a send: the byte count is not a key, so that a send of other
  * bytes is reported by at_replay_check_sent with the bytes themselves. */
 const struct at_rawrec *at_replay_take_sent(uint16_t call, int fd, uint64_t count, uint64_t arg1);
@@ -296,6 +312,11 @@ int at_path_excluded(int dirfd, const char *path);
  * the recording) standing in for what the recording opened there. `path` is used for
  * terminals, which replay opens for real; `from` >= 0 duplicates that descriptor instead. */
 void at_replay_reserve_fd(int fd, int kind, int cloexec, const char *path, int from);
+/* Replay makes descriptors for real (stand-ins, pipes, socket pairs) and moves them to the
+ * recorded numbers: each make-and-move holds this lock, else two threads doing it at once
+ * take each other's numbers in between (preload/files.c). Recursive per thread. */
+void at_replay_fd_lock(void);
+void at_replay_fd_unlock(void);
 /* Replay: releases the stand-in after a recorded successful close. */
 void at_replay_release_fd(int fd);
 /* The descriptor `fd` is gone: forget its epoll registrations (preload/hooks_poll.c). */

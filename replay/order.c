@@ -26,9 +26,10 @@
 
 #define RELAX_NS 10000000ull   /* no progress this long, turn holder asleep: go ahead */
 #define STALL_NS 1000000000ull /* no progress this long, turn holder running: go ahead */
-#define HOLD_NS  2000000ull    /* no progress this long: a thread held back goes on */
-#define NAP_NS   1000000l      /* a waiter re-checks at least this often */
-#define THREADS  4096
+#define HOLD_NS                                                                                    \
+	2000000ull       /* no progress this long, turn holder not running: a held thread goes on */
+#define NAP_NS  1000000l /* a waiter re-checks at least this often */
+#define THREADS 4096
 
 static int32_t tids[THREADS];     /* real tid of each thread number, once it ran */
 static uint64_t waiting[THREADS]; /* event index + 1 each thread waits for, 0 none */
@@ -136,8 +137,13 @@ void at_order_wait(uint32_t th, uint64_t index, int hold)
 		}
 		uint64_t stalled = t - since;
 		/* A thread held back may hold what the others need (a lock it took in the
-		 * call it made): the one due first goes on, which breaks no order yet. */
-		if (hold && stalled >= HOLD_NS && earliest_waiting(1) == index + 1)
+		 * call it made): once the thread whose turn it is stops working towards its
+		 * call (it sleeps, or spins on clock reads), the one due first goes on, which
+		 * breaks no order yet. While that thread runs it is let run: a held thread
+		 * let go early takes locks out of turn (stdout's, in printf), and the next
+		 * wait then has to relax the order. */
+		if (hold && stalled >= HOLD_NS && earliest_waiting(1) == index + 1 &&
+		    (stalled >= STALL_NS || reads != reads_then || !running(holder)))
 			break;
 		if (!hold && stalled >= RELAX_NS && earliest_waiting(1) == UINT64_MAX &&
 		    (stalled >= STALL_NS || reads != reads_then || !running(holder)) &&
@@ -171,7 +177,14 @@ void at_order_taken(uint64_t index)
 	}
 	if (!moved)
 		return;
+	at_output_due(f);
 	__atomic_add_fetch(&h->turn, 1, __ATOMIC_RELEASE);
 	if (__atomic_load_n(&waiters, __ATOMIC_ACQUIRE))
 		at_sys6(SYS_futex, (long)&h->turn, FUTEX_WAKE_PRIVATE, INT_MAX, 0, 0, 0);
+}
+
+uint64_t at_order_frontier(void)
+{
+	struct at_rawlog_header *h = at_proc.hdr;
+	return h && h->consumed_off ? __atomic_load_n(&h->frontier, __ATOMIC_ACQUIRE) : UINT64_MAX;
 }

@@ -203,6 +203,7 @@ __attribute__((noreturn)) static void diverge_at(const char *kind, uint64_t step
                                                  int fd, uint64_t arg0, uint64_t arg1,
                                                  const char *detail)
 {
+	at_output_flush(); /* what the program printed before this, as it would have been */
 	char path[600], report[2048], wargs[300] = "", gargs[300] = "";
 	const struct at_call_info *wc = want ? at_call_info(want->call) : NULL;
 	const struct at_call_info *gc = at_call_info(call);
@@ -385,6 +386,7 @@ static void stop_at_step(void)
  * the step, printing what came after. */
 __attribute__((noreturn)) static void exit_at_step(void)
 {
+	at_output_final();
 	int replayer = at_replay_replayer_pid(), parent = at_sys_getppid();
 	if (strcmp(at_proc.key, AT_PROC_ROOT_KEY) && replayer > 0) {
 		at_sys_kill(replayer, SIGUSR2);
@@ -545,18 +547,28 @@ static const struct at_rawrec *stand_in_clock(uint64_t c, uint16_t call, uint64_
 
 /* Moves this thread's cursor past event c (index + 1), in the recorded order; 0 when a
  * signal handler took it first. */
-static int advance(uint32_t th, uint64_t *cur, uint64_t c)
+/* Set while this thread takes a write whose bytes output.c shows in turn: that event is
+ * taken without waiting for its turn (advance_as), and the thread goes on without being
+ * held; the caller marks it taken once the bytes are kept (at_replay_output_taken). */
+static AT_TLS int taking_output;
+
+static int advance_as(uint32_t th, uint64_t *cur, uint64_t c, int output)
 {
 	const struct at_rawrec *ev = record_at(c - 1);
-	int in_order = at_call_ordered(ev->call);
+	int in_order = at_call_ordered(ev->call) && !output;
 	if (in_order)
 		at_order_wait(th, c - 1, 0);
 	if (!__atomic_compare_exchange_n(cur, &c, entries()[c - 1].next, 0, __ATOMIC_ACQ_REL,
 	                                 __ATOMIC_ACQUIRE))
 		return 0;
-	if (in_order)
+	if (in_order) /* an output write is taken once its bytes are kept */
 		at_order_taken(c - 1);
 	return 1;
+}
+
+static int advance(uint32_t th, uint64_t *cur, uint64_t c)
+{
+	return advance_as(th, cur, c, 0);
 }
 
 /* Delivers the recorded signals that arrived next on this thread (hooks_signal.c). One that
@@ -622,6 +634,8 @@ static uint32_t replay_thread(uint16_t call, int fd, uint64_t arg0, uint64_t arg
 	return th;
 }
 
+static AT_TLS uint64_t taken_index; /* the entry take_next took last (in this thread) */
+
 /* This thread's next event; a divergence unless it is `call` on `fd` (unless ANY_FD) with
  * the same keys (those in `keys`). Nested events on the way are passed over (deferred),
  * and recorded signals on the way are delivered. */
@@ -674,12 +688,13 @@ static const struct at_rawrec *take_next(uint16_t call, int fd, uint64_t arg0, u
 			}
 			diverge("mismatch", e, call, fd, arg0, arg1);
 		}
-		if (!advance(th, cur, c))
+		if (!advance_as(th, cur, c, taking_output && ok))
 			continue; /* a signal handler took it first: look again */
 		if (ok) {
 			deliver_signals(th, cur, AT_AFTER);
-			if (at_call_ordered(ev->call))
+			if (at_call_ordered(ev->call) && !taking_output)
 				hold_until_next(th, cur);
+			taken_index = c - 1;
 			return served_clock(ev);
 		}
 		defer(c - 1);
@@ -719,6 +734,28 @@ void at_replay_refuse_call(uint16_t call, const char *detail)
 const struct at_rawrec *at_replay_take_fd(uint16_t call, int fd, uint64_t arg0, uint64_t arg1)
 {
 	return take_next(call, fd, arg0, arg1, KEY0 | KEY1);
+}
+
+const struct at_rawrec *at_replay_take_output(uint16_t call, int fd, uint64_t arg0, uint64_t arg1,
+                                              uint64_t *index)
+{
+	taking_output = 1;
+	taken_index = UINT64_MAX;
+	const struct at_rawrec *ev = take_next(call, fd, arg0, arg1, KEY0 | KEY1);
+	taking_output = 0;
+	*index = taken_index;
+	return ev;
+}
+
+void at_replay_output_turn(uint64_t index)
+{
+	at_order_wait(at_thread(), index, 0);
+}
+
+void at_replay_output_taken(uint64_t index)
+{
+	if (index != UINT64_MAX)
+		at_order_taken(index);
 }
 
 const struct at_rawrec *at_replay_take_sent(uint16_t call, int fd, uint64_t count, uint64_t arg1)
