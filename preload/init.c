@@ -1,5 +1,6 @@
-/* Start-up of the preload: resolve the real functions, read AGENTTRACE_RUN, open the log
- * (record) or the stream (replay), and keep that right across fork.
+/* Start-up of the preload: read AGENTTRACE_RUN, open the log (record) or the stream
+ * (replay), and keep that right across fork; and the real functions behind the hooks,
+ * looked up on first use (AT_REAL) but for the few a signal handler may call.
  *
  * Initialisation runs from our constructor or from the first hook called, whichever comes
  * first: another library's constructor may call clock_gettime before ours runs. dlsym can
