@@ -574,7 +574,7 @@ static int replay(at_store *s, const char *id, at_trace *t, json_t *meta,
 	if (rq->o.then != AT_THEN_NONE && !reached)
 		cli_error("note: the replay never reached step %" PRIu64 " of process %s",
 		          rq->o.step, rq->o.step_key);
-	if (have_outcome && o.live_processes)
+	if (have_outcome && o.live_processes && !went_live) /* live by choice after the step */
 		cli_error("note: %u process%s ran live, not replayed (no recording of %s: made "
 		          "in a way agenttrace does not follow, or by a process that was not "
 		          "recorded)",
