@@ -98,17 +98,18 @@ static void event_text(const at_event *ev, const struct fdview_note *fn, char *o
 
 #define INSIDE_TLS "  (inside TLS)"
 
-static void print_event(const at_event *ev, int pid, const char *key, const struct fdview_note *fn,
-                        const char *blob, int json)
+void show_event_line(const char *mark, const at_event *ev, const struct fdview_note *fn)
+{
+	char text[EVENT_TEXT_MAX];
+	event_text(ev, fn, text, sizeof text);
+	printf("%s%8" PRIu64 "  t%-3u %s  [%" PRIu64 " ns]%s\n", mark, ev->seq, ev->thread, text,
+	       ev->dur_ns, ev->flags & AT_EVF_NESTED ? INSIDE_TLS : "");
+}
+
+json_t *show_event_json(const at_event *ev, int pid, const char *key, const struct fdview_note *fn,
+                        const char *blob)
 {
 	const struct at_call_info *ci = at_call_info(ev->call);
-	if (!json) {
-		char text[EVENT_TEXT_MAX];
-		event_text(ev, fn, text, sizeof text);
-		printf("%8" PRIu64 "  t%-3u %s  [%" PRIu64 " ns]%s\n", ev->seq, ev->thread, text,
-		       ev->dur_ns, ev->flags & AT_EVF_NESTED ? INSIDE_TLS : "");
-		return;
-	}
 	char args[256], result[256];
 	at_event_format_args(ev, args, sizeof args);
 	at_event_format_result(ev, result, sizeof result);
@@ -135,6 +136,17 @@ static void print_event(const at_event *ev, int pid, const char *key, const stru
 		json_object_set_new(o, "blob", json_string(blob));
 	if (ev->flags & AT_EVF_NESTED)
 		json_object_set_new(o, "inside_tls", json_true());
+	return o;
+}
+
+static void print_event(const at_event *ev, int pid, const char *key, const struct fdview_note *fn,
+                        const char *blob, int json)
+{
+	if (!json) {
+		show_event_line("", ev, fn);
+		return;
+	}
+	json_t *o = show_event_json(ev, pid, key, fn, blob);
 	json_dumpf(o, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(o);

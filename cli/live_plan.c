@@ -12,21 +12,6 @@
 #include "agenttrace/errors.h"
 #include "agenttrace/world.h"
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* A private copy of what the program wrote to `path`, for descriptor `fd`: its path in
  * `out`. */
 static int write_copy(const char *run_dir, int fd, const uint8_t *content, size_t len, char *out,
@@ -34,12 +19,15 @@ static int write_copy(const char *run_dir, int fd, const uint8_t *content, size_
 {
 	snprintf(out, cap, "%s/" AT_REPLAY_LIVE_PLAN "-%d", run_dir, fd);
 	int c = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (c < 0)
+	FILE *f = c >= 0 ? fdopen(c, "w") : NULL;
+	if (!f) {
+		if (c >= 0)
+			close(c);
 		return errno == ENOSPC ? AT_ENOSPC : AT_EIO;
-	int rc = write_all(c, content, len) ? (errno == ENOSPC ? AT_ENOSPC : AT_EIO) : 0;
-	if (close(c) < 0 && !rc)
-		rc = AT_EIO;
-	return rc;
+	}
+	int bad = fwrite(content, 1, len, f) != len;
+	bad |= fclose(f) != 0;
+	return bad ? (errno == ENOSPC ? AT_ENOSPC : AT_EIO) : 0;
 }
 
 int live_plan_write(at_trace *t, unsigned stream, uint64_t step, const char *run_dir,

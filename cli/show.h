@@ -7,8 +7,14 @@
 
 #include "agenttrace/container.h"
 #include "agenttrace/event.h"
+#include "fdview.h"
 #include "netview.h"
 
+/* An event as `show --events` lists it: a line (after `mark`), or an object for --json;
+ * `fn` what it did to a file (fdview.h), `blob` the id of the content it refers to. */
+void show_event_line(const char *mark, const at_event *ev, const struct fdview_note *fn);
+json_t *show_event_json(const at_event *ev, int pid, const char *key, const struct fdview_note *fn,
+                        const char *blob);
 /* Bytes as a JSON string with one code point per byte (ISO-8859-1). */
 json_t *show_latin1_json(const uint8_t *p, size_t len);
 /* Replaces a blob reference's payload by the content (*content: to free; hex: its id). */

@@ -15,7 +15,7 @@
 
 #define AROUND 5 /* events shown before and after the step */
 
-int show_step_stream(at_trace *t, json_t *tree, const char *key, unsigned *stream)
+static int show_step_stream(at_trace *t, json_t *tree, const char *key, unsigned *stream)
 {
 	for (unsigned s = 0; s < at_trace_stream_count(t); s++) {
 		const char *k = procview_key(tree, s);
@@ -103,38 +103,39 @@ static void print_world(json_t *world, const char *key)
 	           json_integer_value(json_object_get(v, "step")));
 }
 
-/* The events from step - AROUND to step + AROUND, as lines or JSON objects. */
-static int around(at_trace *t, unsigned stream, uint64_t step, const char *home, json_t *out)
+/* The events from step - AROUND to step + AROUND, as `show --events` shows them (with the
+ * file view from the keyframe before the first): lines, or JSON objects into `out`. */
+static int around(at_trace *t, const char *id, unsigned stream, const char *key, uint64_t step,
+                  const char *home, json_t *out)
 {
-	at_trace_iter *it;
+	at_trace_iter *it = NULL;
 	at_event ev;
+	struct fdview view;
 	uint64_t from = step > AROUND ? step - AROUND : 0;
-	int rc = at_trace_iter_open(t, stream, from, &it);
+	int rc = fdview_init(&view);
+	if (!rc)
+		rc = fdview_seek(&view, t, id, stream, from);
+	if (!rc)
+		rc = at_trace_iter_open(t, stream, from, &it);
 	if (!out && !rc)
 		printf("events around step %" PRIu64 "\n", step);
 	while (!rc && (rc = at_trace_iter_next(it, &ev)) == 1 && ev.seq <= step + AROUND) {
 		rc = 0;
 		void *content = NULL;
-		char hex[2 * AT_BLOB_ID_LEN + 1], args[256], result[256], text[300];
+		char hex[2 * AT_BLOB_ID_LEN + 1];
+		struct fdview_note fn;
 		show_resolve_blob(home, &ev, &content, hex);
-		const struct at_call_info *ci = at_call_info(ev.call);
-		at_event_format_args(&ev, args, sizeof args);
-		at_event_format_result(&ev, result, sizeof result);
-		if (out) {
-			json_array_append_new(
-			    out, json_pack("{s:I, s:I, s:s, s:s, s:I, s:i, s:s}", "seq",
-			                   (json_int_t)ev.seq, "thread", (json_int_t)ev.thread,
-			                   "call", ci ? ci->name : "?", "args", args, "ret",
-			                   (json_int_t)ev.ret, "errno", ev.err, "value", result));
-		} else {
-			printf("%s%8" PRIu64 "  t%-3u %s(%s) = %" PRId64 "%s%s\n",
-			       ev.seq == step ? "> " : "  ", ev.seq, ev.thread, ci ? ci->name : "?",
-			       args, ev.ret, result[0] ? "  " : "",
-			       show_printable(result, 100, text, sizeof text));
-		}
+		fdview_apply(&view, &ev, &fn);
+		if (out)
+			json_array_append_new(out,
+			                      show_event_json(&ev, at_trace_stream(t, stream)->pid,
+			                                      key, &fn, hex[0] ? hex : NULL));
+		else
+			show_event_line(ev.seq == step ? "> " : "  ", &ev, &fn);
 		free(content);
 	}
 	at_trace_iter_close(it);
+	fdview_free(&view);
 	return rc < 0 ? rc : 0;
 }
 
@@ -178,7 +179,7 @@ int show_step(at_trace *t, const char *id, const char *home, json_t *tree, const
 		    json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:o}", "trace", id, "process", k,
 		              "pid", si->pid, "step", (json_int_t)step, "events",
 		              (json_int_t)events, "keyframe", (json_int_t)kf_step, "world", world);
-		rc = around(t, stream, step, home, near);
+		rc = around(t, id, stream, k, step, home, near);
 		json_object_set_new(o, "around", near);
 		if (!rc) {
 			json_dumpf(o, stdout, JSON_INDENT(2));
@@ -191,7 +192,7 @@ int show_step(at_trace *t, const char *id, const char *home, json_t *tree, const
 		       id, k, si->pid, step, events, kf_step, step - kf_step);
 		print_world(world, k);
 		json_decref(world);
-		rc = around(t, stream, step, home, NULL);
+		rc = around(t, id, stream, k, step, home, NULL);
 	}
 	if (rc) {
 		cli_error("trace %s is damaged: %s; run 'agenttrace verify %s'", id,

@@ -8,8 +8,6 @@
 #include "agenttrace/container.h"
 #include "show.h"
 
-/* The stream of the process with key `key` (NULL: the root): 0, or -1 when there is none. */
-int show_step_stream(at_trace *t, json_t *tree, const char *key, unsigned *stream);
 /* Prints the world of process `key` (NULL: the root) just before step `step`, and the
  * events around it: from the keyframe before the step, or with `keyframes` 0 from step 0.
  * Returns an exit status, after saying what went wrong. */

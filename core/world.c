@@ -302,7 +302,7 @@ static void child_made(at_world *w, const at_event *ev, int64_t pid)
 	    (struct wchild){.number = ev->arg0, .step = ev->seq, .pid = pid, .call = ev->call};
 }
 
-static void files_event(at_world *w, const at_event *ev, struct wfd *f, int ok)
+static void files_event(at_world *w, const at_event *ev, struct wfd *f)
 {
 	const char *p1 = NULL, *p2 = NULL;
 	switch (ev->call) {
@@ -386,7 +386,6 @@ static void files_event(at_world *w, const at_event *ev, struct wfd *f, int ok)
 	}
 	default: break;
 	}
-	(void)ok;
 }
 
 static void io_event(at_world *w, const at_event *ev, struct wfd *f)
@@ -495,7 +494,7 @@ void at_world_apply(at_world *w, const at_event *ev)
 		}
 		default:
 			if (family == AT_FAMILY_FILE) {
-				files_event(w, ev, f, ok);
+				files_event(w, ev, f);
 				io_event(w, ev, f);
 			} else if (family == AT_FAMILY_SOCKET) {
 				io_event(w, ev, f);

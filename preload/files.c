@@ -39,16 +39,7 @@ static int exclude_count;
 
 static void read_excludes(void)
 {
-	char path[700];
-	snprintf(path, sizeof path, "%s/" AT_RUN_EXCLUDE, at_proc.run_dir);
-	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	long n = at_sys_read(fd, exclude_buf, sizeof exclude_buf - 1);
-	at_sys_close(fd);
-	if (n <= 0)
-		return;
-	exclude_buf[n] = '\0';
+	long n = at_run_read(AT_RUN_EXCLUDE, exclude_buf, sizeof exclude_buf);
 	for (long i = 0; i < n; i++) {
 		if (exclude_buf[i] == '\n') {
 			exclude_buf[i] = '\0';

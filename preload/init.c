@@ -113,6 +113,35 @@ static int parse_run(void)
 	return mode;
 }
 
+int at_run_path(const char *name, char *out, size_t cap)
+{
+	/* memcpy, not snprintf: this also runs in fork children, where printf's code is not
+	 * paged in yet */
+	size_t dir = strlen(at_proc.run_dir), len = strlen(name);
+	if (dir + 1 + len + 1 > cap)
+		return -1;
+	memcpy(out, at_proc.run_dir, dir);
+	out[dir] = '/';
+	memcpy(out + dir + 1, name, len + 1);
+	return 0;
+}
+
+long at_run_read(const char *name, char *buf, size_t cap)
+{
+	char path[700];
+	if (at_run_path(name, path, sizeof path) < 0)
+		return -1;
+	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	long n = 0, got;
+	while ((size_t)n < cap - 1 && (got = at_sys_read(fd, buf + n, cap - 1 - (size_t)n)) > 0)
+		n += got;
+	at_sys_close(fd);
+	buf[n] = '\0';
+	return n;
+}
+
 static void after_fork_child(void)
 {
 	/* The child has one thread and a copy of the parent's state: give it its own log, or

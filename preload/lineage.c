@@ -32,16 +32,9 @@ AT_TLS char at_child_key[AT_PROC_KEY_MAX];
 
 int at_ctl_int(const char *name)
 {
-	char path[600], buf[256], want[64];
-	snprintf(path, sizeof path, "%s/" AT_REPLAY_CTL, at_proc.run_dir);
-	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
+	char buf[256], want[64];
+	if (at_run_read(AT_REPLAY_CTL, buf, sizeof buf) <= 0)
 		return -1;
-	long n = at_sys_read(fd, buf, sizeof buf - 1);
-	at_sys_close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	snprintf(want, sizeof want, "%s=", name);
 	const char *p = strstr(buf, want);
 	if (!p)
@@ -79,16 +72,10 @@ void at_lineage_tell(int pid, const char *key)
 /* key-<pid>, taken (removed) once read: 1, or 0 when it is not there (yet). */
 static int read_key(int pid, char *key, size_t cap)
 {
-	char path[700];
-	snprintf(path, sizeof path, "%s/key-%d", at_proc.run_dir, pid);
-	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
+	char name[32], path[700];
+	snprintf(name, sizeof name, "key-%d", pid);
+	if (at_run_read(name, key, cap) <= 0 || at_run_path(name, path, sizeof path) < 0)
 		return 0;
-	long n = at_sys_read(fd, key, cap - 1);
-	at_sys_close(fd);
-	if (n <= 0)
-		return 0;
-	key[n] = '\0';
 	at_sys(SYS_unlink, path, 0, 0);
 	return 1;
 }

@@ -166,14 +166,11 @@ static char *put_uint(char *p, char *end, unsigned long long v)
 	return p;
 }
 
-/* <run dir>/<prefix><pid> */
-static char *pid_path(char *buf, size_t cap, const char *prefix)
+/* "<prefix><pid>", a file name in the run directory. */
+static char *pid_name(char *buf, size_t cap, const char *prefix)
 {
-	char *end = buf + cap;
-	char *p = put_str(buf, end, at_proc.run_dir);
-	p = put_str(p, end, "/");
-	p = put_str(p, end, prefix);
-	return put_uint(p, end, (unsigned long long)at_proc.pid);
+	return put_uint(put_str(buf, buf + cap, prefix), buf + cap,
+	                (unsigned long long)at_proc.pid);
 }
 
 static uint64_t mono_ns(void)
@@ -186,12 +183,12 @@ static uint64_t mono_ns(void)
 /* A new log for this process, open; its path in at_proc.log_path. */
 static int create_log(void)
 {
-	char *end = at_proc.log_path + sizeof at_proc.log_path;
+	char name[64];
 	for (unsigned n = 0; n < 1000; n++) {
-		char *p = pid_path(at_proc.log_path, sizeof at_proc.log_path, "proc-");
-		p = put_str(p, end, "-");
-		p = put_uint(p, end, n);
-		if (!put_str(p, end, ".log"))
+		char *p = pid_name(name, sizeof name, "proc-");
+		p = put_uint(put_str(p, name + sizeof name, "-"), name + sizeof name, n);
+		if (!put_str(p, name + sizeof name, ".log") ||
+		    at_run_path(name, at_proc.log_path, sizeof at_proc.log_path) < 0)
 			return -1;
 		int fd = at_sys_open(at_proc.log_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd != -EEXIST)
@@ -202,13 +199,13 @@ static int create_log(void)
 
 void at_log_handover(void)
 {
-	char path[700], text[700];
+	char name[32], path[700], text[700];
 	char *end = text + sizeof text;
 	const char *base = strrchr(at_proc.log_path, '/');
 	char *p = put_str(text, end, base ? base + 1 : at_proc.log_path);
 	p = put_str(p, end, "\n");
 	p = put_uint(p, end, mono_ns());
-	if (!p || !pid_path(path, sizeof path, "log-"))
+	if (!p || !pid_name(name, sizeof name, "log-") || at_run_path(name, path, sizeof path) < 0)
 		return;
 	int fd = at_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -219,8 +216,8 @@ void at_log_handover(void)
 
 void at_log_handover_cancel(void)
 {
-	char path[700];
-	if (pid_path(path, sizeof path, "log-"))
+	char name[32], path[700];
+	if (pid_name(name, sizeof name, "log-") && at_run_path(name, path, sizeof path) == 0)
 		at_sys(SYS_unlink, path, 0, 0);
 }
 
@@ -228,18 +225,10 @@ void at_log_handover_cancel(void)
  * at_proc.log_path); -1 when there is none. */
 static int take_handover(void)
 {
-	char path[700], text[700];
-	if (!pid_path(path, sizeof path, "log-"))
+	char name[32], text[700];
+	if (!pid_name(name, sizeof name, "log-") || at_run_read(name, text, sizeof text) <= 0)
 		return -1;
-	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	long n = at_sys_read(fd, text, sizeof text - 1);
-	at_sys_close(fd);
-	at_sys(SYS_unlink, path, 0, 0);
-	if (n <= 0)
-		return -1;
-	text[n] = '\0';
+	at_log_handover_cancel(); /* taken: removed */
 	char *nl = strchr(text, '\n');
 	if (!nl || strchr(text, '/'))
 		return -1;
@@ -247,12 +236,8 @@ static int take_handover(void)
 	uint64_t written = 0;
 	for (const char *d = nl + 1; *d >= '0' && *d <= '9'; d++)
 		written = written * 10 + (uint64_t)(*d - '0');
-	if (mono_ns() - written > HANDOVER_MAX_AGE_NS)
-		return -1;
-	char *end = at_proc.log_path + sizeof at_proc.log_path;
-	char *p = put_str(at_proc.log_path, end, at_proc.run_dir);
-	p = put_str(p, end, "/");
-	if (!put_str(p, end, text))
+	if (mono_ns() - written > HANDOVER_MAX_AGE_NS ||
+	    at_run_path(text, at_proc.log_path, sizeof at_proc.log_path) < 0)
 		return -1;
 	return at_sys_open(at_proc.log_path, O_RDWR | O_CLOEXEC, 0);
 }

@@ -30,18 +30,10 @@ static size_t secret_used;
 static int read_rules_file(struct at_mask_rules *r)
 {
 	static char text[8192];
-	char path[sizeof at_proc.run_dir + 8];
-	size_t dir = strlen(at_proc.run_dir);
-	memcpy(path, at_proc.run_dir, dir);
-	memcpy(path + dir, "/mask", 6);
-	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
+	long got = at_run_read("mask", text, sizeof text);
+	if (got < 0)
 		return 0; /* no file: the defaults */
-	size_t n = 0;
-	long got;
-	while (n < sizeof text && (got = at_sys_read(fd, text + n, sizeof text - n)) > 0)
-		n += (size_t)got;
-	at_sys_close(fd);
+	size_t n = (size_t)got;
 	int off = 0;
 	for (size_t at = 0; at < n;) {
 		const char *line = text + at, *nl = memchr(line, '\n', n - at);

@@ -87,6 +87,12 @@ static inline int at_in_vfork_child(void)
 	       at_sys6(SYS_getpid, 0, 0, 0, 0, 0, 0) != at_proc.pid;
 }
 
+/* The run directory's file `name`: its path into `out` (0, or -1 when it does not fit);
+ * its content into `buf`, NUL-terminated, at most cap - 1 bytes (the length, or -1 when
+ * it cannot be opened). Raw system calls: fit for hooks, fork and vfork children. */
+int at_run_path(const char *name, char *out, size_t cap);
+long at_run_read(const char *name, char *buf, size_t cap);
+
 /* Runs initialisation if needed; returns the mode this call runs in. */
 int at_init(void);
 /* The next definition of `name` after the preload (dlsym RTLD_NEXT), for functions that

@@ -62,16 +62,7 @@ static void make_real(int fd, const char *kind, int flags, long offset, const ch
 
 void at_replay_go_live(void)
 {
-	char path[700];
-	size_t n = strlen(at_proc.run_dir);
-	if (n + sizeof "/" AT_REPLAY_LIVE_PLAN <= sizeof path) {
-		memcpy(path, at_proc.run_dir, n);
-		memcpy(path + n, "/" AT_REPLAY_LIVE_PLAN, sizeof "/" AT_REPLAY_LIVE_PLAN);
-		int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-		long len = fd < 0 ? 0 : at_sys_read(fd, plan, sizeof plan - 1);
-		if (fd >= 0)
-			at_sys_close(fd);
-		plan[len > 0 ? len : 0] = '\0';
+	if (at_run_read(AT_REPLAY_LIVE_PLAN, plan, sizeof plan) > 0) {
 		/* FD KIND FLAGS OFFSET PATH, a line each */
 		for (char *line = plan, *end; *line; line = end + 1) {
 			end = strchr(line, '\n');

@@ -136,17 +136,20 @@ void at_order_wait(uint32_t th, uint64_t index, int hold)
 			reads_then = reads;
 		}
 		uint64_t stalled = t - since;
+		/* Whether the thread whose turn it is has stopped working towards its call:
+		 * it sleeps, or spins on clock reads (a timed wait), or 1 s went by. Asked
+		 * (of /proc) only once the shortest bound is up. */
+		int stuck = stalled >= HOLD_NS &&
+		            (stalled >= STALL_NS || reads != reads_then || !running(holder));
 		/* A thread held back may hold what the others need (a lock it took in the
 		 * call it made): once the thread whose turn it is stops working towards its
 		 * call (it sleeps, or spins on clock reads), the one due first goes on, which
 		 * breaks no order yet. While that thread runs it is let run: a held thread
 		 * let go early takes locks out of turn (stdout's, in printf), and the next
 		 * wait then has to relax the order. */
-		if (hold && stalled >= HOLD_NS && earliest_waiting(1) == index + 1 &&
-		    (stalled >= STALL_NS || reads != reads_then || !running(holder)))
+		if (hold && stalled >= HOLD_NS && earliest_waiting(1) == index + 1 && stuck)
 			break;
-		if (!hold && stalled >= RELAX_NS && earliest_waiting(1) == UINT64_MAX &&
-		    (stalled >= STALL_NS || reads != reads_then || !running(holder)) &&
+		if (!hold && stalled >= RELAX_NS && earliest_waiting(1) == UINT64_MAX && stuck &&
 		    earliest_waiting(0) == index + 1) {
 			__atomic_add_fetch(&h->relaxed, 1, __ATOMIC_RELAXED);
 			break;

@@ -49,7 +49,6 @@ static void drop_lock(void)
  * index order. Under the lock. */
 static void show_due(uint64_t frontier)
 {
-	uint32_t kept = 0;
 	for (;;) {
 		uint32_t first = UINT32_MAX;
 		for (uint32_t i = 0; i < npending; i++)
@@ -63,13 +62,11 @@ static void show_due(uint64_t frontier)
 		at_replay_show(p->fd, p->ev, &v, 1, p->len);
 		pending[first] = pending[--npending];
 	}
-	for (uint32_t i = 0; i < npending; i++) /* compact the bytes of those left */
-		if (pending[i].off + pending[i].len > kept)
-			kept = pending[i].off + pending[i].len;
-	if (!npending)
-		used = 0;
-	else if (kept < used)
-		used = kept;
+	/* The bytes end where the last of those left ends (none: at 0). */
+	used = 0;
+	for (uint32_t i = 0; i < npending; i++)
+		if (pending[i].off + pending[i].len > used)
+			used = pending[i].off + pending[i].len;
 }
 
 int at_output_keep(uint64_t index, int fd, const struct at_rawrec *ev, const struct iovec *iov,

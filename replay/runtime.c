@@ -82,19 +82,12 @@ static int option_is(const char *line, size_t len, const char *name)
 
 static void read_options(void)
 {
-	char path[600], buf[512];
+	char buf[512];
 	if (asked.read)
 		return;
 	asked.read = 1;
-	snprintf(path, sizeof path, "%s/" AT_REPLAY_OPTIONS, at_proc.run_dir);
-	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
+	if (at_run_read(AT_REPLAY_OPTIONS, buf, sizeof buf) <= 0)
 		return;
-	long n = at_sys_read(fd, buf, sizeof buf - 1);
-	at_sys_close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
 	for (char *line = buf, *end; *line; line = end) {
 		end = line + strcspn(line, "\n");
 		if (*end)
