@@ -91,6 +91,24 @@ static void resolve_eager(void)
 		at_real_lookup(eager[i]);
 }
 
+/* What a fork or vfork child is likely to call before it execs. A lookup in a child is
+ * lost when it execs, and it costs more there than in the parent: each page of the
+ * loader it touches is faulted in (or copied) again, ten faults for one execve
+ * (docs/performance.md). A vfork child must not call dlsym at all. */
+static const uint16_t child_calls[] = {
+    AT_CALL_execve,  AT_CALL_execv, AT_CALL_execvp, AT_CALL_execvpe, AT_CALL_execveat,
+    AT_CALL_fexecve, AT_CALL_dup,   AT_CALL_dup2,   AT_CALL_dup3,    AT_CALL_fcntl,
+};
+
+void at_real_before_fork(void)
+{
+	static int done; /* once per image: a child inherits what its parent looked up */
+	if (__atomic_exchange_n(&done, 1, __ATOMIC_RELAXED))
+		return;
+	for (size_t i = 0; i < sizeof child_calls / sizeof child_calls[0]; i++)
+		at_real_lookup(child_calls[i]);
+}
+
 /* AGENTTRACE_RUN=record:<dir> or replay:<dir>. Both prefixes have the same length, and
  * cli/ makes every run directory name the same length, so the environment (and with it the
  * initial stack) has the same size in record and replay. */

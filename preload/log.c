@@ -14,6 +14,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -126,10 +127,11 @@ static void stop_recording(uint32_t reason)
 
 /* ---- which log: one per process, across exec ----
  * A process's log is proc-<pid>-<n>.log in the run directory, n the first number free (0
- * unless a pid came back during the run). An image about to exec names its log in
- * log-<pid>, and the new image takes it from there. Cheaper than finding a process's log
- * by its start time in /proc/self/stat, which every new process and every exec'd image
- * paid for; fork/exec-heavy programs start hundreds of them (docs/performance.md). */
+ * unless a pid came back during the run). An image about to exec stamps the log's header
+ * (exec_ns), and the new image looks for its pid's log with that stamp. No file is
+ * written or removed for the handover, and nothing read from /proc/self/stat: every new
+ * process and every exec'd image pays for what is done here, and fork/exec-heavy
+ * programs start hundreds of them (docs/performance.md). */
 
 /* A handover older than this is left over from an exec into an image without the
  * recorder (static, setuid, LD_PRELOAD removed), and the pid has come back since. */
@@ -166,13 +168,6 @@ static char *put_uint(char *p, char *end, unsigned long long v)
 	return p;
 }
 
-/* "<prefix><pid>", a file name in the run directory. */
-static char *pid_name(char *buf, size_t cap, const char *prefix)
-{
-	return put_uint(put_str(buf, buf + cap, prefix), buf + cap,
-	                (unsigned long long)at_proc.pid);
-}
-
 static uint64_t mono_ns(void)
 {
 	struct timespec now;
@@ -180,74 +175,78 @@ static uint64_t mono_ns(void)
 	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-/* A new log for this process, open; its path in at_proc.log_path. */
-static int create_log(void)
+/* at_proc.log_path = the path of proc-<pid>-<n>.log. */
+static int log_path(unsigned n)
 {
-	char name[64];
+	char name[64], *end = name + sizeof name;
+	char *p = put_uint(put_str(name, end, "proc-"), end, (unsigned long long)at_proc.pid);
+	p = put_uint(put_str(p, end, "-"), end, n);
+	if (!put_str(p, end, ".log"))
+		return -1;
+	return at_run_path(name, at_proc.log_path, sizeof at_proc.log_path);
+}
+
+/* Whether the log open on fd is this process's, handed over by the image before this one
+ * (then it is claimed: its stamp goes back to 0). */
+static int take_if_handed_over(int fd)
+{
+	struct at_rawlog_header h;
+	if (at_sys6(SYS_pread64, fd, (long)&h, sizeof h, 0, 0, 0) != (long)sizeof h ||
+	    memcmp(h.magic, AT_RAWLOG_MAGIC, 8) != 0 || h.version != AT_RAWLOG_VERSION ||
+	    h.pid != at_proc.pid || !h.exec_ns || mono_ns() - h.exec_ns > HANDOVER_MAX_AGE_NS)
+		return 0;
+	static const uint64_t taken = 0;
+	return at_sys6(SYS_pwrite64, fd, (long)&taken, sizeof taken,
+	               offsetof(struct at_rawlog_header, exec_ns), 0, 0) == (long)sizeof taken;
+}
+
+/* This process's log, open, its path in at_proc.log_path: the one its earlier image
+ * handed over (*fresh = 0, only when may_take), or a new one (*fresh = 1). */
+static int find_log(int may_take, int *fresh)
+{
 	for (unsigned n = 0; n < 1000; n++) {
-		char *p = pid_name(name, sizeof name, "proc-");
-		p = put_uint(put_str(p, name + sizeof name, "-"), name + sizeof name, n);
-		if (!put_str(p, name + sizeof name, ".log") ||
-		    at_run_path(name, at_proc.log_path, sizeof at_proc.log_path) < 0)
+		if (log_path(n) < 0)
 			return -1;
-		int fd = at_sys_open(at_proc.log_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd != -EEXIST)
+		int fd = -ENOENT;
+		if (may_take)
+			fd = at_sys_open(at_proc.log_path, O_RDWR | O_CLOEXEC, 0);
+		if (fd == -ENOENT) {
+			fd = at_sys_open(at_proc.log_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			                 0600);
+			*fresh = 1;
+			if (fd != -EEXIST)
+				return fd;
+			continue;
+		}
+		if (fd < 0)
 			return fd;
+		/* A log of an earlier process with this pid is not handed over: on to the
+		 * next number. */
+		if (take_if_handed_over(fd)) {
+			*fresh = 0;
+			return fd;
+		}
+		at_sys_close(fd);
 	}
 	return -1;
 }
 
 void at_log_handover(void)
 {
-	char name[32], path[700], text[700];
-	char *end = text + sizeof text;
-	const char *base = strrchr(at_proc.log_path, '/');
-	char *p = put_str(text, end, base ? base + 1 : at_proc.log_path);
-	p = put_str(p, end, "\n");
-	p = put_uint(p, end, mono_ns());
-	if (!p || !pid_name(name, sizeof name, "log-") || at_run_path(name, path, sizeof path) < 0)
-		return;
-	int fd = at_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	at_sys_write(fd, text, (unsigned long)(p - text));
-	at_sys_close(fd);
+	if (at_proc.hdr)
+		__atomic_store_n(&at_proc.hdr->exec_ns, mono_ns(), __ATOMIC_RELEASE);
 }
 
 void at_log_handover_cancel(void)
 {
-	char name[32], path[700];
-	if (pid_name(name, sizeof name, "log-") && at_run_path(name, path, sizeof path) == 0)
-		at_sys(SYS_unlink, path, 0, 0);
-}
-
-/* The log this process's earlier image handed over, open (its path in
- * at_proc.log_path); -1 when there is none. */
-static int take_handover(void)
-{
-	char name[32], text[700];
-	if (!pid_name(name, sizeof name, "log-") || at_run_read(name, text, sizeof text) <= 0)
-		return -1;
-	at_log_handover_cancel(); /* taken: removed */
-	char *nl = strchr(text, '\n');
-	if (!nl || strchr(text, '/'))
-		return -1;
-	*nl = '\0';
-	uint64_t written = 0;
-	for (const char *d = nl + 1; *d >= '0' && *d <= '9'; d++)
-		written = written * 10 + (uint64_t)(*d - '0');
-	if (mono_ns() - written > HANDOVER_MAX_AGE_NS ||
-	    at_run_path(text, at_proc.log_path, sizeof at_proc.log_path) < 0)
-		return -1;
-	return at_sys_open(at_proc.log_path, O_RDWR | O_CLOEXEC, 0);
+	if (at_proc.hdr)
+		__atomic_store_n(&at_proc.hdr->exec_ns, 0, __ATOMIC_RELEASE);
 }
 
 int at_log_open(int fork_child)
 {
-	int fd = fork_child ? -1 : take_handover();
-	int fresh = fd < 0;
-	if (fresh)
-		fd = create_log();
+	int fresh = 1;
+	int fd = find_log(!fork_child, &fresh);
 	if (fd < 0)
 		return -1;
 	uint64_t capacity = 0;

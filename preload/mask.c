@@ -26,13 +26,15 @@ static uint8_t secret_store[8192];
 static size_t secret_used;
 
 /* <run dir>/mask, as agenttrace record writes it: one rule a line, "env GLOB",
- * "header NAME" or "off". Unknown lines are skipped, for rules a later version may add. */
+ * "header NAME" or "off"; the built-in rules are in it too. Unknown lines are skipped, for
+ * rules a later version may add. No file: the built-in rules. */
 static int read_rules_file(struct at_mask_rules *r)
 {
 	static char text[8192];
 	long got = at_run_read("mask", text, sizeof text);
+	at_mask_rules_init(r, got < 0);
 	if (got < 0)
-		return 0; /* no file: the defaults */
+		return 0;
 	size_t n = (size_t)got;
 	int off = 0;
 	for (size_t at = 0; at < n;) {
@@ -52,7 +54,6 @@ static int read_rules_file(struct at_mask_rules *r)
 void at_mask_init(void)
 {
 	struct at_mask_rules *r = &at_mask_rules;
-	at_mask_rules_init(r, 1);
 	secret_used = 0;
 	memset(at_mask_calls, 0, sizeof at_mask_calls);
 	if (read_rules_file(r))

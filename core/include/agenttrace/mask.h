@@ -25,6 +25,7 @@ struct at_mask_rules {
 	char headers[AT_MASK_MAX_HEADERS][AT_MASK_NAME_MAX];
 	uint8_t scheme[AT_MASK_MAX_HEADERS]; /* keep a leading "Bearer " (Authorization) */
 	char globs[AT_MASK_MAX_GLOBS][AT_MASK_NAME_MAX];
+	uint32_t glob_letters[AT_MASK_MAX_GLOBS]; /* the letters each glob needs (core/mask.c) */
 	struct {
 		const uint8_t *p; /* borrowed: the caller keeps it alive as long as the rules */
 		uint32_t len;

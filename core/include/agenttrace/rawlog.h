@@ -66,6 +66,10 @@ struct at_rawlog_header {
 	/* Children numbered so far (their keys' last part): kept here so that an exec'd image
 	 * goes on numbering where the last one stopped. */
 	uint32_t children;
+	/* record: CLOCK_MONOTONIC (ns) when an image of this process was about to exec, 0
+	 * otherwise. The new image finds the log by its pid and goes on with it when this
+	 * is set and recent (preload/log.c), and sets it back to 0. */
+	uint64_t exec_ns;
 	/* Replay streams only: the recorded order across threads (replay/order.c). */
 	uint32_t turn;         /* futex word: bumped whenever the frontier moves */
 	uint64_t frontier;     /* the first event index not consumed yet */
