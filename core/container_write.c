@@ -18,20 +18,30 @@
  * well; clock events seal to 0.3 B instead of 0.14 B at level 9 (docs/performance.md). */
 #define DEFAULT_LEVEL 1
 
+#define WRITEBACK_EVERY (1u << 20)
+
+/* A stream's open chunk: its events so far, encoded, not written yet. */
+struct open_chunk {
+	unsigned stream; /* index into streams */
+	uint8_t *raw;
+	size_t raw_len, raw_cap;
+	uint32_t events;
+	uint64_t first_seq;
+	at_codec_state codec;
+};
+
 struct at_trace_writer {
 	int fd;
 	char *path;
 	uint64_t offset;
+	uint64_t writeback; /* the offset up to which writeback was started */
 	int level;
 	ZSTD_CCtx *cctx;
 	int failed; /* the first error; later calls return it */
 
-	/* the open chunk */
-	uint8_t *raw;
-	size_t raw_len, raw_cap;
-	uint32_t chunk_events;
-	uint64_t chunk_first_seq;
-	at_codec_state codec;
+	/* The current stream's open chunk (cur.raw NULL: no stream begun), and the one of a
+	 * stream set aside by at_trace_writer_hold (held.raw NULL: none). */
+	struct open_chunk cur, held;
 	uint8_t *zbuf;
 	size_t zcap;
 
@@ -114,10 +124,8 @@ int at_trace_writer_create(const char *path, int level, at_trace_writer **out)
 	w->fd = -1;
 	w->level = level ? level : DEFAULT_LEVEL;
 	w->path = strdup(path);
-	w->raw_cap = AT_CHUNK_TARGET + 4096;
-	w->raw = malloc(w->raw_cap);
 	w->cctx = ZSTD_createCCtx();
-	if (!w->path || !w->raw || !w->cctx) {
+	if (!w->path || !w->cctx) {
 		at_trace_writer_abort(w);
 		return AT_ENOMEM;
 	}
@@ -156,9 +164,10 @@ int at_trace_writer_create(const char *path, int level, at_trace_writer **out)
 	return 0;
 }
 
-/* Compresses `raw` and writes it as a chunk of `kind`, first step `first_seq`. */
-static int write_chunk(at_trace_writer *w, uint32_t kind, uint64_t first_seq, uint32_t events,
-                       const uint8_t *raw, size_t raw_len)
+/* Compresses `raw` and writes it as a chunk of stream `stream`, of `kind`, first step
+ * `first_seq`. */
+static int write_chunk(at_trace_writer *w, unsigned stream, uint32_t kind, uint64_t first_seq,
+                       uint32_t events, const uint8_t *raw, size_t raw_len)
 {
 	size_t bound = ZSTD_compressBound(raw_len);
 	if (bound > w->zcap) {
@@ -177,7 +186,7 @@ static int write_chunk(at_trace_writer *w, uint32_t kind, uint64_t first_seq, ui
 	struct at_chunk_info *c = &w->chunks[w->nchunks];
 	*c = (struct at_chunk_info){.offset = w->offset,
 	                            .first_seq = first_seq,
-	                            .stream = w->nstreams - 1,
+	                            .stream = stream,
 	                            .events = events,
 	                            .raw_len = (uint32_t)raw_len,
 	                            .zlen = (uint32_t)z,
@@ -198,44 +207,61 @@ static int write_chunk(at_trace_writer *w, uint32_t kind, uint64_t first_seq, ui
 		rc = write_all(w, w->zbuf, z);
 	if (rc)
 		return rc;
-	/* Start writing the chunk back now, without waiting: the fsync at the end then has
-	 * little left to do, which matters when chunks were written while the program ran. */
-	sync_file_range(w->fd, (off_t)c->offset, (off_t)(w->offset - c->offset),
-	                SYNC_FILE_RANGE_WRITE);
+	/* Start writing chunks back now, without waiting, a megabyte at a time: the fsync at
+	 * the end then has little left to do, which matters when chunks were written while
+	 * the program ran. (One call per chunk cost 15 us each, for small chunks.) */
+	if (w->offset - w->writeback >= WRITEBACK_EVERY) {
+		sync_file_range(w->fd, (off_t)w->writeback, (off_t)(w->offset - w->writeback),
+		                SYNC_FILE_RANGE_WRITE);
+		w->writeback = w->offset;
+	}
 	w->nchunks++;
 	return 0;
 }
 
-static int flush_chunk(at_trace_writer *w)
+static int flush_chunk(at_trace_writer *w, struct open_chunk *oc)
 {
-	if (w->chunk_events == 0 || w->failed)
+	if (!oc->raw || oc->events == 0 || w->failed)
 		return w->failed;
-	int rc = write_chunk(w, AT_CHUNK_EVENTS, w->chunk_first_seq, w->chunk_events, w->raw,
-	                     w->raw_len);
+	int rc = write_chunk(w, oc->stream, AT_CHUNK_EVENTS, oc->first_seq, oc->events, oc->raw,
+	                     oc->raw_len);
 	if (rc)
 		return rc;
-	w->raw_len = 0;
-	w->chunk_events = 0;
+	oc->raw_len = 0;
+	oc->events = 0;
 	return 0;
+}
+
+/* Writes what is left of the chunk and frees it. */
+static int close_chunk(at_trace_writer *w, struct open_chunk *oc)
+{
+	int rc = flush_chunk(w, oc);
+	free(oc->raw);
+	memset(oc, 0, sizeof *oc);
+	return rc;
 }
 
 int at_trace_writer_keyframe(at_trace_writer *w, uint64_t step, const void *data, size_t len)
 {
-	int rc = flush_chunk(w);
+	if (!w->cur.raw)
+		return AT_EINVAL;
+	int rc = flush_chunk(w, &w->cur);
 	if (rc)
 		return rc;
-	if (!w->nstreams)
-		return AT_EINVAL;
-	return write_chunk(w, AT_CHUNK_KEYFRAME, step, 0, data, len);
+	return write_chunk(w, w->cur.stream, AT_CHUNK_KEYFRAME, step, 0, data, len);
 }
 
 int at_trace_writer_begin_stream(at_trace_writer *w, const struct at_stream_info *info)
 {
-	int rc = flush_chunk(w);
+	int rc = close_chunk(w, &w->cur);
 	if (rc)
 		return rc;
 	if (!(w->streams = grow(w->streams, &w->streams_cap, w->nstreams + 1, sizeof *w->streams)))
 		return fail(w, AT_ENOMEM);
+	w->cur.raw_cap = AT_CHUNK_TARGET + 4096;
+	if (!(w->cur.raw = malloc(w->cur.raw_cap)))
+		return fail(w, AT_ENOMEM);
+	w->cur.stream = w->nstreams;
 	struct at_stream_info *s = &w->streams[w->nstreams];
 	*s = *info;
 	s->events = s->payload_bytes = 0;
@@ -245,45 +271,65 @@ int at_trace_writer_begin_stream(at_trace_writer *w, const struct at_stream_info
 
 struct at_stream_info *at_trace_writer_stream(at_trace_writer *w)
 {
-	return w->nstreams ? &w->streams[w->nstreams - 1] : NULL;
+	return w->cur.raw ? &w->streams[w->cur.stream] : NULL;
+}
+
+int at_trace_writer_hold(at_trace_writer *w)
+{
+	if (!w->cur.raw || w->held.raw)
+		return AT_EINVAL;
+	w->held = w->cur;
+	memset(&w->cur, 0, sizeof w->cur);
+	return 0;
+}
+
+int at_trace_writer_resume(at_trace_writer *w)
+{
+	if (!w->held.raw)
+		return AT_EINVAL;
+	int rc = close_chunk(w, &w->cur);
+	w->cur = w->held;
+	memset(&w->held, 0, sizeof w->held);
+	return rc;
 }
 
 int at_trace_writer_append(at_trace_writer *w, const at_event *ev)
 {
+	struct open_chunk *oc = &w->cur;
 	if (w->failed)
 		return w->failed;
-	if (!w->nstreams)
+	if (!oc->raw)
 		return AT_EINVAL;
 	size_t need = at_event_encoded_max(ev);
-	if (w->raw_len + need > w->raw_cap && w->chunk_events) {
-		int rc = flush_chunk(w);
+	if (oc->raw_len + need > oc->raw_cap && oc->events) {
+		int rc = flush_chunk(w, oc);
 		if (rc)
 			return rc;
 	}
-	if (need > w->raw_cap) { /* one event bigger than a chunk: the chunk grows to hold it */
-		uint8_t *nr = realloc(w->raw, need);
+	if (need > oc->raw_cap) { /* one event bigger than a chunk: the chunk grows to hold it */
+		uint8_t *nr = realloc(oc->raw, need);
 		if (!nr)
 			return fail(w, AT_ENOMEM);
-		w->raw = nr;
-		w->raw_cap = need;
+		oc->raw = nr;
+		oc->raw_cap = need;
 	}
-	if (w->chunk_events == 0) {
-		at_codec_reset(&w->codec);
-		w->chunk_first_seq = ev->seq;
+	if (oc->events == 0) {
+		at_codec_reset(&oc->codec);
+		oc->first_seq = ev->seq;
 	}
-	long n = at_event_encode(&w->codec, ev, w->raw + w->raw_len, w->raw_cap - w->raw_len);
+	long n = at_event_encode(&oc->codec, ev, oc->raw + oc->raw_len, oc->raw_cap - oc->raw_len);
 	if (n < 0)
 		return fail(w, (int)n);
-	w->raw_len += (size_t)n;
-	w->chunk_events++;
+	oc->raw_len += (size_t)n;
+	oc->events++;
 
-	struct at_stream_info *s = &w->streams[w->nstreams - 1];
+	struct at_stream_info *s = &w->streams[oc->stream];
 	s->events++;
 	s->payload_bytes += ev->len;
 	if (ev->thread + 1 > s->threads)
 		s->threads = ev->thread + 1;
-	if (w->raw_len >= AT_CHUNK_TARGET)
-		return flush_chunk(w);
+	if (oc->raw_len >= AT_CHUNK_TARGET)
+		return flush_chunk(w, oc);
 	return 0;
 }
 
@@ -294,7 +340,10 @@ uint64_t at_trace_writer_bytes(const at_trace_writer *w)
 
 int at_trace_writer_finish(at_trace_writer *w, const char *meta, size_t meta_len)
 {
-	int rc = flush_chunk(w);
+	int rc = close_chunk(w, &w->cur);
+	int held = close_chunk(w, &w->held);
+	if (!rc)
+		rc = held;
 	uint64_t meta_off = w->offset;
 	if (!rc && meta_len > UINT32_MAX)
 		rc = fail(w, AT_EINVAL);
@@ -364,7 +413,8 @@ void at_trace_writer_abort(at_trace_writer *w)
 	if (w->path)
 		unlink(w->path);
 	free(w->path);
-	free(w->raw);
+	free(w->cur.raw);
+	free(w->held.raw);
 	free(w->zbuf);
 	free(w->streams);
 	free(w->chunks);

@@ -8,10 +8,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agenttrace/blobs.h"
@@ -37,7 +39,35 @@ static int by_start(const void *a, const void *b)
 	return hx->pid - hy->pid;
 }
 
-static int open_logs(const char *run_dir, int root_pid, struct log_entry **out, size_t *count)
+/* What a log held when it was sealed while the program ran. If it changes after, its
+ * process had not ended (its pid was one of another pid namespace, say), and
+ * at_sealer_finish starts over. */
+static json_t *log_state(const struct at_rawlog_header *h)
+{
+	return json_pack("[I,i,i]", (json_int_t)h->tail, (int)h->flags, (int)h->images);
+}
+
+/* Whether the log at `path` no longer holds what `state` says; its header is read, not
+ * the whole log mapped. */
+static int log_changed(json_t *state, const char *path)
+{
+	struct at_rawlog_header h;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got = fd < 0 ? -1 : pread(fd, &h, sizeof h, 0);
+	if (fd >= 0)
+		close(fd);
+	if (got != (ssize_t)sizeof h)
+		return 1;
+	json_t *now = log_state(&h);
+	int changed = !now || !json_equal(state, now);
+	json_decref(now);
+	return changed;
+}
+
+/* The run directory's logs, opened, the root's first and the others by start time. Those
+ * in `sealed` (names) are left out; *changed is set when one of them is not as it was. */
+static int open_logs(const char *run_dir, int root_pid, json_t *sealed, struct log_entry **out,
+                     size_t *count, int *changed)
 {
 	DIR *d = opendir(run_dir);
 	if (!d)
@@ -51,6 +81,13 @@ static int open_logs(const char *run_dir, int root_pid, struct log_entry **out, 
 		if (strncmp(e->d_name, "proc-", 5) || len < 9 ||
 		    strcmp(e->d_name + len - 4, ".log"))
 			continue;
+		json_t *state = json_object_get(sealed, e->d_name);
+		if (state) {
+			char path[4096];
+			snprintf(path, sizeof path, "%s/%s", run_dir, e->d_name);
+			*changed |= log_changed(state, path);
+			continue;
+		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
 			struct log_entry *nv = realloc(v, cap * sizeof *v);
@@ -176,48 +213,71 @@ static int to_blob(const char *home, at_event *ev, uint8_t ref[AT_BLOB_REF_LEN],
 	return 0;
 }
 
+/* One stream being sealed: the root process's, along while the program runs, or one log
+ * sealed whole. */
+struct stream_ctx {
+	double scale;    /* ns per raw duration unit */
+	uint64_t seq;    /* its next event number */
+	at_world *world; /* its world, for its keyframes */
+	size_t node;     /* its node in the tree, and its stream number */
+};
+
+/* A child's log seen while the program runs, not sealed yet: its process may still run. */
+struct pending_log {
+	char name[64];
+	int pid;
+};
+
 struct at_sealer {
 	char *home; /* NULL: no blob store */
 	char *path, *tmp;
 	at_trace_writer *w;
 	json_t *calls, *blobs;
 	struct at_seal_stats st;
-	int failed;      /* the live part failed: at_sealer_finish starts over */
+	uint32_t incomplete_flags; /* the first stream that stopped early: its flags */
+	int failed;                /* the live part failed: at_sealer_finish starts over */
 	int wrote_blobs; /* before starting over: the blob store needs syncing all the same */
 
 	/* The root process's log, sealed while the program runs (at_sealer_pump). */
 	struct log_entry live;
 	int live_open;
-	double scale;             /* ns per raw duration unit of the stream being sealed */
-	uint64_t seq;             /* its next event number */
+	struct stream_ctx live_ctx;
+	/* The other processes' logs: those seen and not sealed yet, those sealed (a set of
+	 * names), and the run directory's modification time when last listed. */
+	struct pending_log *pending;
+	size_t npending, pending_cap;
+	json_t *sealed;
+	struct timespec listed;
 	struct at_seal_tree tree; /* what meta "tree" is made of: a node per stream begun */
 	unsigned keyframe_every;  /* events between keyframes; 0: none */
-	at_world *world;          /* the stream's world, for its keyframes */
 };
 
-static int stream_begin(at_sealer *s, struct log_entry *le)
+static int stream_begin(at_sealer *s, struct log_entry *le, struct stream_ctx *ctx)
 {
 	const struct at_rawlog_header *h = at_rawlog_header(&le->view);
-	s->scale = h->flags & AT_RAWLOG_TSC ? ns_per_tick(h) : 1.0;
-	s->seq = 0;
+	ctx->scale = h->flags & AT_RAWLOG_TSC ? ns_per_tick(h) : 1.0;
+	ctx->seq = 0;
 	struct at_stream_info info = {
 	    .pid = h->pid, .ppid = h->ppid, .images = h->images, .start_ns = h->start_ns};
 	if (le->root)
 		info.flags |= AT_STREAM_ROOT;
-	at_world_free(s->world);
-	s->world = NULL;
-	if (s->keyframe_every && !(s->world = at_world_new()))
+	at_world_free(ctx->world);
+	ctx->world = NULL;
+	if (s->keyframe_every && !(ctx->world = at_world_new()))
 		return AT_ENOMEM;
 	int rc = at_trace_writer_begin_stream(s->w, &info);
-	return rc < 0 ? rc : at_seal_tree_begin(&s->tree, h, le->root);
+	if (rc < 0 || (rc = at_seal_tree_begin(&s->tree, h, le->root)) < 0)
+		return rc;
+	ctx->node = s->tree.count - 1;
+	return 0;
 }
 
 /* The stream's world just before step `step`, as a keyframe chunk. */
-static int keyframe(at_sealer *s, uint64_t step)
+static int keyframe(at_sealer *s, struct stream_ctx *ctx, uint64_t step)
 {
 	uint8_t *data;
 	size_t len;
-	int rc = at_world_save(s->world, &data, &len);
+	int rc = at_world_save(ctx->world, &data, &len);
 	if (!rc)
 		rc = at_trace_writer_keyframe(s->w, step, data, len);
 	free(data);
@@ -225,27 +285,27 @@ static int keyframe(at_sealer *s, uint64_t step)
 }
 
 /* Seals the stream's next records: all of them, or only those committed so far (live). */
-static int stream_events(at_sealer *s, struct log_entry *le, int live)
+static int stream_events(at_sealer *s, struct log_entry *le, struct stream_ctx *ctx, int live)
 {
 	at_event ev;
 	uint8_t ref[AT_BLOB_REF_LEN];
 	struct at_seal_stats *st = &s->st;
 	int rc;
 	while ((live ? at_rawlog_next_live(&le->view, &ev) : at_rawlog_next(&le->view, &ev)) == 1) {
-		ev.seq = s->seq++; /* the log order is the process's order of events */
-		ev.dur_ns = (uint64_t)((double)ev.dur_ns * s->scale + 0.5);
+		ev.seq = ctx->seq++; /* the log order is the process's order of events */
+		ev.dur_ns = (uint64_t)((double)ev.dur_ns * ctx->scale + 0.5);
 		uint32_t len = ev.len;
 		if (s->home && ev.len >= AT_BLOB_MIN && content_call(ev.call) &&
 		    (rc = to_blob(s->home, &ev, ref, s->blobs, st)) < 0)
 			return rc;
-		if (s->world && ev.seq && ev.seq % s->keyframe_every == 0 &&
-		    (rc = keyframe(s, ev.seq)) < 0)
+		if (ctx->world && ev.seq && ev.seq % s->keyframe_every == 0 &&
+		    (rc = keyframe(s, ctx, ev.seq)) < 0)
 			return rc;
 		if ((rc = at_trace_writer_append(s->w, &ev)) < 0 ||
-		    (rc = at_seal_tree_event(&s->tree, &ev)) < 0)
+		    (rc = at_seal_tree_event(&s->tree, ctx->node, &ev)) < 0)
 			return rc;
-		if (s->world)
-			at_world_apply(s->world, &ev);
+		if (ctx->world)
+			at_world_apply(ctx->world, &ev);
 		const struct at_call_info *ci = at_call_info(ev.call);
 		if (ci) {
 			st->family[ci->family]++;
@@ -260,10 +320,10 @@ static int stream_events(at_sealer *s, struct log_entry *le, int live)
 }
 
 /* What the header says once the writers are gone: how the recording ended. */
-static void stream_end(at_sealer *s, struct log_entry *le)
+static void stream_end(at_sealer *s, struct log_entry *le, struct stream_ctx *ctx)
 {
-	at_world_free(s->world);
-	s->world = NULL;
+	at_world_free(ctx->world);
+	ctx->world = NULL;
 	const struct at_rawlog_header *h = at_rawlog_header(&le->view);
 	struct at_stream_info *si = at_trace_writer_stream(s->w);
 	if (h->flags & AT_RAWLOG_INCOMPLETE)
@@ -274,20 +334,25 @@ static void stream_end(at_sealer *s, struct log_entry *le)
 		si->flags |= AT_STREAM_OVERFLOW;
 	si->images = h->images;
 	si->torn = le->view.torn;
-	at_seal_tree_end(&s->tree, h, (si->flags & AT_STREAM_INCOMPLETE) != 0);
+	at_seal_tree_end(&s->tree, ctx->node, h, (si->flags & AT_STREAM_INCOMPLETE) != 0);
 	s->st.torn += le->view.torn;
 	s->st.exclude_hits |= h->exclude_hits;
-	if (si->flags & AT_STREAM_INCOMPLETE)
-		s->st.incomplete++;
+	s->st.streams++;
+	if (le->root)
+		s->st.root_found = 1;
+	if ((si->flags & AT_STREAM_INCOMPLETE) && !s->st.incomplete++)
+		s->incomplete_flags = si->flags;
 }
 
 static int seal_stream(at_sealer *s, struct log_entry *le)
 {
-	int rc = stream_begin(s, le);
+	struct stream_ctx ctx = {0};
+	int rc = stream_begin(s, le, &ctx);
 	if (!rc)
-		rc = stream_events(s, le, 0);
+		rc = stream_events(s, le, &ctx, 0);
 	if (!rc)
-		stream_end(s, le);
+		stream_end(s, le, &ctx);
+	at_world_free(ctx.world);
 	return rc;
 }
 
@@ -309,8 +374,10 @@ static int writer_open(at_sealer *s)
 	unlink(s->tmp); /* left by an earlier seal that was interrupted, or our live part */
 	s->calls = json_object();
 	s->blobs = json_object();
+	s->sealed = json_object();
 	memset(&s->st, 0, sizeof s->st);
-	if (!s->calls || !s->blobs)
+	s->incomplete_flags = 0;
+	if (!s->calls || !s->blobs || !s->sealed)
 		return AT_ENOMEM;
 	return at_trace_writer_create(s->tmp, 0, &s->w);
 }
@@ -323,10 +390,15 @@ static void writer_drop(at_sealer *s)
 	s->w = NULL;
 	json_decref(s->calls);
 	json_decref(s->blobs);
-	s->calls = s->blobs = NULL;
+	json_decref(s->sealed);
+	s->calls = s->blobs = s->sealed = NULL;
 	if (s->live_open)
 		at_rawlog_close(&s->live.view);
 	s->live_open = 0;
+	at_world_free(s->live_ctx.world);
+	s->live_ctx.world = NULL;
+	s->npending = 0;
+	memset(&s->listed, 0, sizeof s->listed);
 	at_seal_tree_reset(&s->tree);
 }
 
@@ -395,9 +467,111 @@ static int open_live(at_sealer *s, const char *run_dir, int root_pid)
 		s->live_open = 1;
 	}
 	closedir(d);
-	if (s->live_open && stream_begin(s, &s->live) < 0)
+	if (s->live_open && stream_begin(s, &s->live, &s->live_ctx) < 0)
 		return -1;
 	return 0;
+}
+
+/* The pid in a log's name, proc-<pid>-<n>.log; 0 when the name is not a log's. */
+static int log_name_pid(const char *name)
+{
+	size_t len = strlen(name);
+	if (strncmp(name, "proc-", 5) || len < 9 || strcmp(name + len - 4, ".log"))
+		return 0;
+	int pid = 0;
+	for (const char *p = name + 5; *p >= '0' && *p <= '9' && pid < 100000000; p++)
+		pid = pid * 10 + (*p - '0');
+	return pid;
+}
+
+/* Adds the logs made since the last look to s->pending: only when the run directory has
+ * changed, so that a program that has made thousands of processes is not listed again
+ * every few milliseconds. */
+static int find_new_logs(at_sealer *s, const char *run_dir, int root_pid)
+{
+	struct stat sb;
+	if (stat(run_dir, &sb) < 0)
+		return 0;
+	if (sb.st_mtim.tv_sec == s->listed.tv_sec && sb.st_mtim.tv_nsec == s->listed.tv_nsec)
+		return 0;
+	s->listed = sb.st_mtim;
+	DIR *d = opendir(run_dir);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	int rc = 0;
+	while (!rc && (e = readdir(d))) {
+		int pid = log_name_pid(e->d_name);
+		if (!pid || pid == root_pid || strlen(e->d_name) >= sizeof s->pending->name ||
+		    json_object_get(s->sealed, e->d_name))
+			continue;
+		size_t i = 0;
+		while (i < s->npending && strcmp(s->pending[i].name, e->d_name))
+			i++;
+		if (i < s->npending)
+			continue;
+		if (s->npending == s->pending_cap) {
+			size_t cap = s->pending_cap ? 2 * s->pending_cap : 64;
+			struct pending_log *np = realloc(s->pending, cap * sizeof *np);
+			if (!np) {
+				rc = AT_ENOMEM;
+				break;
+			}
+			s->pending = np;
+			s->pending_cap = cap;
+		}
+		struct pending_log *pl = &s->pending[s->npending++];
+		snprintf(pl->name, sizeof pl->name, "%s", e->d_name);
+		pl->pid = pid;
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Seals, whole, the logs of the processes that have ended, while the root's stream is held:
+ * most of a fork/exec-heavy program's streams are then sealed before it ends, on a core
+ * it leaves idle. A process has ended when no process has its pid any more; one whose pid
+ * is in use again waits for the end. */
+static int seal_ended(at_sealer *s, const char *run_dir, int root_pid)
+{
+	int rc = find_new_logs(s, run_dir, root_pid);
+	struct log_entry *ended = NULL;
+	size_t n = 0;
+	for (size_t i = 0; !rc && i < s->npending;) {
+		if (kill(s->pending[i].pid, 0) == 0 || errno != ESRCH) {
+			i++;
+			continue;
+		}
+		struct log_entry *ne = realloc(ended, (n + 1) * sizeof *ne);
+		if (!ne) {
+			rc = AT_ENOMEM;
+			break;
+		}
+		ended = ne;
+		struct log_entry *le = &ended[n];
+		snprintf(le->path, sizeof le->path, "%s/%s", run_dir, s->pending[i].name);
+		le->root = 0;
+		if (at_rawlog_open(le->path, &le->view) == 0)
+			n++; /* else it holds no events: finish leaves it out too */
+		s->pending[i] = s->pending[--s->npending];
+	}
+	if (n > 1)
+		qsort(ended, n, sizeof *ended, by_start);
+	for (size_t i = 0; i < n; i++) {
+		if (!rc && !(rc = at_trace_writer_hold(s->w))) {
+			rc = seal_stream(s, &ended[i]);
+			int resumed = at_trace_writer_resume(s->w);
+			if (!rc)
+				rc = resumed;
+		}
+		const char *base = strrchr(ended[i].path, '/') + 1;
+		if (!rc && json_object_set_new(s->sealed, base,
+		                               log_state(at_rawlog_header(&ended[i].view))) < 0)
+			rc = AT_ENOMEM;
+		at_rawlog_close(&ended[i].view);
+	}
+	free(ended);
+	return rc;
 }
 
 int at_sealer_pump(at_sealer *s, const char *run_dir, int root_pid)
@@ -409,7 +583,10 @@ int at_sealer_pump(at_sealer *s, const char *run_dir, int root_pid)
 		rc = AT_EIO;
 	if (!rc && s->live_open) {
 		at_rawlog_refresh(&s->live.view);
-		rc = stream_events(s, &s->live, 1);
+		rc = stream_events(s, &s->live, &s->live_ctx, 1);
+		/* Only behind the root's stream: it comes first in the trace. */
+		if (!rc)
+			rc = seal_ended(s, run_dir, root_pid);
 	}
 	if (rc)
 		s->failed = rc;
@@ -421,7 +598,7 @@ void at_sealer_abort(at_sealer *s)
 	if (!s)
 		return;
 	writer_drop(s);
-	at_world_free(s->world);
+	free(s->pending);
 	free(s->home);
 	free(s->path);
 	free(s->tmp);
@@ -433,7 +610,8 @@ int at_sealer_finish(at_sealer *s, const char *run_dir, int root_pid, json_t *me
 {
 	struct log_entry *logs = NULL;
 	size_t nlogs = 0;
-	int rc = open_logs(run_dir, root_pid, &logs, &nlogs);
+	int changed = 0;
+	int rc = open_logs(run_dir, root_pid, s->sealed, &logs, &nlogs, &changed);
 	if (rc) {
 		if (pb)
 			snprintf(pb->what, sizeof pb->what, "cannot read the raw recording in %s",
@@ -442,31 +620,35 @@ int at_sealer_finish(at_sealer *s, const char *run_dir, int root_pid, json_t *me
 		at_sealer_abort(s);
 		return rc;
 	}
-	/* The live part must be the trace's first stream, whole: else start over. */
+	/* The live part must be the trace's first stream, whole, and every log sealed along
+	 * must have stayed as it was: else start over. */
 	int live = s->live_open && nlogs && logs[0].root && !strcmp(logs[0].path, s->live.path);
-	if (s->failed || (s->live_open && !live)) {
+	if (s->failed || (s->live_open && !live) || changed) {
 		writer_drop(s);
 		s->failed = 0;
 		live = 0;
 		rc = writer_open(s);
+		if (!rc) { /* the logs sealed along, left out above, must be sealed again */
+			for (size_t i = 0; i < nlogs; i++)
+				at_rawlog_close(&logs[i].view);
+			free(logs);
+			logs = NULL;
+			nlogs = 0;
+			rc = open_logs(run_dir, root_pid, NULL, &logs, &nlogs, &changed);
+		}
 	}
-	const char *reason = NULL;
 	for (size_t i = 0; !rc && i < nlogs; i++) {
 		if (i == 0 && live) {
 			at_rawlog_refresh(
 			    &s->live.view); /* the writers are gone: read to the end */
-			rc = stream_events(s, &s->live, 0);
+			rc = stream_events(s, &s->live, &s->live_ctx, 0);
 			if (!rc)
-				stream_end(s, &s->live);
+				stream_end(s, &s->live, &s->live_ctx);
 		} else {
 			rc = seal_stream(s, &logs[i]);
 		}
-		if (!rc && logs[i].root)
-			s->st.root_found = 1;
-		if (!rc && !reason && (at_trace_writer_stream(s->w)->flags & AT_STREAM_INCOMPLETE))
-			reason = reason_of(at_trace_writer_stream(s->w)->flags);
 	}
-	s->st.streams = (unsigned)nlogs;
+	const char *reason = s->st.incomplete ? reason_of(s->incomplete_flags) : NULL;
 	for (size_t i = 0; i < nlogs; i++)
 		at_rawlog_close(&logs[i].view);
 	free(logs);

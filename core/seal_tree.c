@@ -264,9 +264,9 @@ static int tree_note(struct at_seal_tree_node *n, const at_event *ev)
 
 /* Per event: the process family's calls, and threads that appear without a thread_start
  * (recorded before there was one): cheap tests, on the sealer's hot path. */
-int at_seal_tree_event(struct at_seal_tree *t, const at_event *ev)
+int at_seal_tree_event(struct at_seal_tree *t, size_t node, const at_event *ev)
 {
-	struct at_seal_tree_node *n = &t->nodes[t->count - 1];
+	struct at_seal_tree_node *n = &t->nodes[node];
 	int rc = 0;
 	if (ev->call >= AT_CALL_fork && ev->call <= AT_CALL_thread_start)
 		rc = tree_note(n, ev);
@@ -278,9 +278,10 @@ int at_seal_tree_event(struct at_seal_tree *t, const at_event *ev)
 	return rc;
 }
 
-void at_seal_tree_end(struct at_seal_tree *t, const struct at_rawlog_header *h, int incomplete)
+void at_seal_tree_end(struct at_seal_tree *t, size_t node, const struct at_rawlog_header *h,
+                      int incomplete)
 {
-	struct at_seal_tree_node *n = &t->nodes[t->count - 1];
+	struct at_seal_tree_node *n = &t->nodes[node];
 	tree_header(n, h); /* the key, should it have been learnt after the header was read */
 	n->incomplete = incomplete;
 }

@@ -18,18 +18,18 @@ struct at_seal_tree {
 	size_t count, cap;
 };
 
-/* Starts the node of the stream whose raw log has header `h` (`root`: the root process's).
- * 0 or AT_ENOMEM. The event and end calls that follow are about this node. */
+/* Starts the node of the stream whose raw log has header `h` (`root`: the root process's):
+ * node t->count - 1, the same number as its stream. 0 or AT_ENOMEM. */
 int at_seal_tree_begin(struct at_seal_tree *t, const struct at_rawlog_header *h, int root);
 
-/* Takes in what one of the current stream's events says about the tree; called for every
- * event, in the log's order, after at_seal_tree_begin. Keeps nothing that points into `ev`.
- * 0 or AT_ENOMEM. */
-int at_seal_tree_event(struct at_seal_tree *t, const at_event *ev);
+/* Takes in what one of node `node`'s events says about the tree; called for every event of
+ * its stream, in the log's order. Keeps nothing that points into `ev`. 0 or AT_ENOMEM. */
+int at_seal_tree_event(struct at_seal_tree *t, size_t node, const at_event *ev);
 
-/* The current stream has ended: its header `h` as it is now (the key may have been learnt
+/* Node `node`'s stream has ended: its header `h` as it is now (the key may have been learnt
  * after the header was first read), and whether its recording stopped early. */
-void at_seal_tree_end(struct at_seal_tree *t, const struct at_rawlog_header *h, int incomplete);
+void at_seal_tree_end(struct at_seal_tree *t, size_t node, const struct at_rawlog_header *h,
+                      int incomplete);
 
 /* Works out parents, exits and inherited arguments and sets meta "tree" (one object per
  * stream). Reads meta "argv", "exit" and "mask". Call it once, after the last stream's end:

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "scratch.h"
@@ -18,8 +19,12 @@
 #include "agenttrace/rawlog.h"
 #include "agenttrace/seal.h"
 
-#define ROOT      1000
-#define CHILD     1001
+#define ROOT  1000
+#define CHILD 1001
+/* Pids of processes that run until the test ends (this one and its parent), and of one
+ * that has ended: a pump seals a log whole once its process has ended. */
+#define RUNNING   ((int)getpid())
+#define RUNNING_2 ((int)getppid())
 #define LOG_SPACE (16u << 20) /* address space a hand-written log may grow into */
 
 static char run_dir[128], home[128], live_path[128], ref_path[128];
@@ -455,9 +460,9 @@ Test(seal, other_processes_follow_the_live_root_stream_in_start_order)
 	log_append(&root, 0, 2);
 	at_sealer *s = begin(NULL);
 	pump(s, ROOT);
-	log_create(&late, CHILD, ROOT, 300);
+	log_create(&late, RUNNING, ROOT, 300);
 	log_append(&late, 100, 2);
-	log_create(&early, CHILD + 1, ROOT, 200); /* created later, but started earlier */
+	log_create(&early, RUNNING_2, ROOT, 200); /* created later, but started earlier */
 	log_append(&early, 200, 1);
 	log_append(&root, 2, 1);
 	pump(s, ROOT);
@@ -469,11 +474,82 @@ Test(seal, other_processes_follow_the_live_root_stream_in_start_order)
 	at_trace *t = open_trace(live_path);
 	cr_assert_eq(at_trace_stream_count(t), 3);
 	expect_stream(t, 0, ROOT, (const unsigned[]){0, 1, 2, 3}, 4);
-	expect_stream(t, 1, CHILD + 1, (const unsigned[]){200}, 1);
-	expect_stream(t, 2, CHILD, (const unsigned[]){100, 101}, 2);
+	expect_stream(t, 1, RUNNING_2, (const unsigned[]){200}, 1);
+	expect_stream(t, 2, RUNNING, (const unsigned[]){100, 101}, 2);
 	cr_expect(at_trace_stream(t, 0)->flags & AT_STREAM_ROOT);
 	cr_expect(!(at_trace_stream(t, 1)->flags & AT_STREAM_ROOT));
 	cr_expect(!(at_trace_stream(t, 2)->flags & AT_STREAM_ROOT));
+	at_trace_close(t);
+	seal_reference(NULL, ROOT);
+	expect_same_as_reference();
+}
+
+/* A pid no process has: a child that has ended and been waited for. */
+static int ended_pid(void)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	return (int)pid;
+}
+
+static void log_path_of(int pid, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/proc-%d-1.log", run_dir, pid);
+}
+
+Test(seal, a_process_that_has_ended_is_sealed_while_the_program_runs)
+{
+	struct wlog root, done, running;
+	int done_pid = ended_pid();
+	log_create(&root, ROOT, 1, 100);
+	log_append(&root, 0, 2);
+	log_create(&done, done_pid, ROOT, 200);
+	log_append(&done, 100, 3);
+	log_create(&running, RUNNING, ROOT, 300);
+	log_append(&running, 200, 1);
+	at_sealer *s = begin(NULL);
+	pump(s, ROOT); /* the root's stream begins: the ended process's log is sealed after it */
+	pump(s, ROOT);
+	/* Gone before finish: only what the pumps sealed can hold its events. */
+	char path[256];
+	log_path_of(done_pid, path, sizeof path);
+	log_close(&done);
+	cr_assert_eq(unlink(path), 0);
+	log_append(&running, 201, 1); /* still running: left for finish */
+	log_append(&root, 2, 1);
+	finish(s, ROOT);
+	log_close(&root);
+	log_close(&running);
+	at_trace *t = open_trace(live_path);
+	cr_assert_eq(at_trace_stream_count(t), 3);
+	expect_stream(t, 0, ROOT, (const unsigned[]){0, 1, 2}, 3);
+	expect_stream(t, 1, done_pid, (const unsigned[]){100, 101, 102}, 3);
+	expect_stream(t, 2, RUNNING, (const unsigned[]){200, 201}, 2);
+	at_trace_close(t);
+}
+
+Test(seal, a_log_that_changed_after_it_was_sealed_along_is_sealed_again)
+{
+	/* Its pid was free when the pump looked, yet its process wrote on (a pid of another
+	 * pid namespace): finish starts over, and the trace is the one at_seal gives. */
+	struct wlog root, child;
+	int child_pid = ended_pid();
+	log_create(&root, ROOT, 1, 100);
+	log_append(&root, 0, 2);
+	log_create(&child, child_pid, ROOT, 200);
+	log_append(&child, 100, 2);
+	at_sealer *s = begin(NULL);
+	pump(s, ROOT);
+	pump(s, ROOT);
+	log_append(&child, 102, 2);
+	finish(s, ROOT);
+	log_close(&root);
+	log_close(&child);
+	at_trace *t = open_trace(live_path);
+	expect_stream(t, 1, child_pid, (const unsigned[]){100, 101, 102, 103}, 4);
 	at_trace_close(t);
 	seal_reference(NULL, ROOT);
 	expect_same_as_reference();

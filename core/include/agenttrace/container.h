@@ -73,10 +73,19 @@ typedef struct at_trace_writer at_trace_writer;
 
 /* Creates `path` (which must not exist) and writes the header. zstd `level` 0 = default. */
 int at_trace_writer_create(const char *path, int level, at_trace_writer **out);
-/* Starts a new stream; the events appended next belong to it. Returns its index (>= 0). */
+/* Starts a new stream, which becomes the current one: the events appended next belong to
+ * it. The stream that was current ends (its last chunk is written). Returns its index. */
 int at_trace_writer_begin_stream(at_trace_writer *w, const struct at_stream_info *info);
-/* The current stream's description, which the writer keeps counting into: borrowed. */
+/* The current stream's description, which the writer keeps counting into: borrowed. NULL
+ * when no stream is current. */
 struct at_stream_info *at_trace_writer_stream(at_trace_writer *w);
+/* Two streams at once: hold sets the current stream aside, unended (one at a time), and
+ * leaves none current; resume ends the stream current then, if any, and makes the held
+ * one current again. The sealer writes the streams of processes that have ended while
+ * the root process's stream goes on. Chunks of the two interleave in the file; each
+ * stream's stay in step order. 0 or AT_EINVAL. */
+int at_trace_writer_hold(at_trace_writer *w);
+int at_trace_writer_resume(at_trace_writer *w);
 int at_trace_writer_append(at_trace_writer *w, const at_event *ev);
 /* Ends the current chunk and writes a keyframe chunk for the current stream: `data` is
  * the world just before step `step` (core/world.c), which the next event must be. */
