@@ -6,7 +6,7 @@ set -euo pipefail
 # Build tools and libraries, then the real programs the end-to-end tests record.
 packages=(
 	build-essential meson ninja-build pkg-config
-	libzstd-dev libjansson-dev libcurl4-openssl-dev libcriterion-dev libssl-dev
+	libzstd-dev libjansson-dev nettle-dev libcurl4-openssl-dev libcriterion-dev libssl-dev
 	python3 coreutils bash curl openssl ca-certificates sqlite3 clang-format
 	gdb
 )
