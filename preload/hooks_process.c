@@ -51,7 +51,9 @@ int at_pid_real(int rec, int *known)
 
 void at_process_after_fork(void)
 {
-	if (npids) /* a store into an untouched page would copy it for nothing */
+	/* Only replay maps pids. Not even read otherwise: a page never touched would be
+	 * faulted in, and one the parent touched copied by a store, in every fork child. */
+	if (at_proc.mode == AT_MODE_REPLAY && npids)
 		npids = 0;
 }
 
@@ -65,55 +67,58 @@ extern char **environ;
  * envp unless the program has changed its environment already, and every step is checked:
  * -1 when it is not so. Opening and reading /proc/self/cmdline costs every new program
  * image some 15 us (docs/performance.md). */
-static long stack_cmdline(char *buf, size_t cap)
+static const char *stack_cmdline(size_t *len)
 {
 	char **env = environ, here;
 	/* On this thread's stack, above this frame: reading below env stays in the stack's
 	 * mapping, which reaches at least 128 KiB below the arguments from the start. */
 	uintptr_t from = (uintptr_t)&here;
 	if ((uintptr_t)env <= from || (uintptr_t)env - from > (256u << 20) || !env[0] || env[-1])
-		return -1;
+		return NULL;
 	char **argv = NULL;
 	for (uintptr_t k = 0; k < 4096 && !argv; k++)
 		if ((uintptr_t)env[-2 - (long)k] == k)
 			argv = env - 1 - k;
 	if (!argv || !argv[0])
-		return -1;
+		return NULL;
 	for (char **a = argv; *a; a++) {
 		const char *next = a[1] ? a[1] : env[0];
 		if (next <= *a || next != *a + strlen(*a) + 1)
-			return -1;
+			return NULL;
 	}
-	size_t n = (size_t)(env[0] - argv[0]);
-	if (n > cap)
-		n = cap;
-	memcpy(buf, argv[0], n);
-	return (long)n;
+	*len = (size_t)(env[0] - argv[0]);
+	return argv[0];
 }
 
-/* /proc/self/cmdline: the arguments, each NUL-terminated. */
-static long read_cmdline(char *buf, size_t cap)
+/* The arguments, each NUL-terminated, at most ARGS_MAX bytes: where they are (not copied:
+ * a buffer of our own would be pages to fault in), or /proc/self/cmdline's copy. */
+#define ARGS_MAX 8192
+static const char *read_cmdline(long *len)
 {
-	long got = stack_cmdline(buf, cap);
-	if (got >= 0)
-		return got;
+	static char buf[ARGS_MAX];
+	size_t n;
+	const char *p = stack_cmdline(&n);
+	if (p) {
+		*len = n < ARGS_MAX ? (long)n : ARGS_MAX;
+		return p;
+	}
+	*len = 0;
 	int fd = at_sys_open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
-		return 0;
-	long n = 0, r;
-	while ((size_t)n < cap && (r = at_sys_read(fd, buf + n, cap - (size_t)n)) > 0)
-		n += r;
+		return buf;
+	long r;
+	while (*len < ARGS_MAX && (r = at_sys_read(fd, buf + *len, ARGS_MAX - (size_t)*len)) > 0)
+		*len += r;
 	at_sys_close(fd);
-	return n;
+	return buf;
 }
 
 void at_image_start(int mode)
 {
-	static char argv[8192];
-	long n = read_cmdline(argv, sizeof argv);
+	long n;
+	const char *argv = read_cmdline(&n);
 	if (mode == AT_MODE_RECORD) {
-		at_mask_strings(AT_CALL_image, argv, (size_t)n);
-		at_record(AT_CALL_image, 0, 0, 0, 0, argv, (size_t)n, at_stamp());
+		at_record_args(AT_CALL_image, argv, (size_t)n, at_stamp());
 		return;
 	}
 	const struct at_rawrec *ev = at_replay_take(AT_CALL_image, 0, 0);

@@ -192,8 +192,11 @@ AT_HOOK sighandler_t signal(int sig, sighandler_t handler)
 
 void at_signal_after_fork(void)
 {
-	/* Signals pending for the parent are not the child's. Only stores what changes: a
-	 * store into a page copies it. */
+	/* Signals pending for the parent are not the child's. Only replay injects them, and
+	 * only what changes is stored: a store into a page copies it (and a read of a page
+	 * never touched faults it in) in every fork child. */
+	if (at_proc.mode != AT_MODE_REPLAY)
+		return;
 	for (int sig = 0; sig < 64; sig++)
 		if (injected[sig])
 			injected[sig] = 0;

@@ -135,8 +135,10 @@ uint32_t at_thread_assign(void)
 
 void at_thread_after_fork(void)
 {
-	/* Only the part in use: the rest of the table has never been touched, and writing
-	 * it would make every fork child allocate 16 pages. */
-	memset(claimed, 0, claimed_end);
-	claimed_end = 0;
+	/* Only the part in use (replay's), and nothing when none is: the rest of the table
+	 * has never been touched, and a store into a page copies it in every fork child. */
+	if (at_proc.mode == AT_MODE_REPLAY && claimed_end) {
+		memset(claimed, 0, claimed_end);
+		claimed_end = 0;
+	}
 }

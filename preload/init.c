@@ -102,8 +102,11 @@ static const uint16_t child_calls[] = {
 
 void at_real_before_fork(void)
 {
-	static int done; /* once per image: a child inherits what its parent looked up */
-	if (__atomic_exchange_n(&done, 1, __ATOMIC_RELAXED))
+	/* Once per image: a child inherits what its parent looked up. Read before it is
+	 * written: a store after a fork copies the page, in the parent, every time. */
+	static int done;
+	if (__atomic_load_n(&done, __ATOMIC_RELAXED) ||
+	    __atomic_exchange_n(&done, 1, __ATOMIC_RELAXED))
 		return;
 	for (size_t i = 0; i < sizeof child_calls / sizeof child_calls[0]; i++)
 		at_real_lookup(child_calls[i]);

@@ -375,8 +375,8 @@ void at_record_parts(uint16_t call, int fd, int64_t ret, int err, uint64_t arg0,
 	at_in_call = 0;
 }
 
-void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
-               const void *payload, size_t len, uint64_t t0)
+static void record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
+                   const void *payload, size_t len, uint64_t t0, int strings)
 {
 	uint64_t dur = at_stamp() - t0;
 	at_event ev = {.thread = at_thread(),
@@ -393,7 +393,22 @@ void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1
 	struct at_rawrec *r = reserve(&ev, dur, &size);
 	if (!r)
 		return;
-	at_mask_payload(call, (uint8_t *)r + at_rawrec_bytes(0, at_rawrec_has_ext(&ev)), ev.len);
+	uint8_t *copy = (uint8_t *)r + at_rawrec_bytes(0, at_rawrec_has_ext(&ev));
+	if (strings)
+		at_mask_strings(call, (char *)copy, ev.len);
+	else
+		at_mask_payload(call, copy, ev.len);
 	at_rawrec_commit(r, size);
 	at_in_call = 0;
+}
+
+void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
+               const void *payload, size_t len, uint64_t t0)
+{
+	record(call, ret, err, arg0, arg1, payload, len, t0, 0);
+}
+
+void at_record_args(uint16_t call, const char *args, size_t len, uint64_t t0)
+{
+	record(call, 0, 0, 0, 0, args, len, t0, 1);
 }

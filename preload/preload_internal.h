@@ -177,6 +177,9 @@ static inline uint64_t at_stamp(void)
 /* Appends one event for the current thread; a failure stops recording, never the program. */
 void at_record(uint16_t call, int64_t ret, int err, uint64_t arg0, uint64_t arg1,
                const void *payload, size_t len, uint64_t t0);
+/* Records a program's arguments (each NUL-terminated; read, not changed) as the payload of
+ * `call`, each masked as a text of its own in the log's copy. */
+void at_record_args(uint16_t call, const char *args, size_t len, uint64_t t0);
 /* The same, for a call on descriptor `fd` (-1: none) whose payload is gathered from parts
  * (iovecs, so a readv's own vector serves): at most `limit` bytes of them in all. */
 #define AT_PART(p, n) ((struct iovec){(void *)(uintptr_t)(p), (n)})
