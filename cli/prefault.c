@@ -11,7 +11,9 @@
 #include "prefault.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #define SCAN_EVERY_MS                                                                              \
 	10             /* how often to look for new logs, besides when the directory               \
 	                * changes (its mtime is coarse, so changes can hide) */
+#define SCAN_MIN_MS 2  /* ... and not more often than this when it changes all the time */
 #define TICK_MIN_MS 1  /* the pause between looks while some log grows */
 #define TICK_MAX_MS 32 /* ... doubling up to this while none does */
 
@@ -37,10 +40,11 @@
 
 struct log {
 	char *path;
+	int pid;                    /* from the name */
 	struct at_rawlog_header *h; /* mapped; this thread writes only `prepared` */
 	uint64_t last_tail;
 	uint64_t done; /* allocated up to here */
-	int given_up;  /* fallocate failed: leave this log to its writer */
+	int given_up;  /* fallocate failed, or the process has ended: nothing more to do */
 };
 
 struct prefault {
@@ -80,9 +84,27 @@ static int map_header(struct log *l)
 	return 1;
 }
 
-/* Adds the logs that appeared since the last scan. */
+/* Leaves alone, its header unmapped, a log whose process has ended (no process has its pid
+ * any more). */
+static void retire_if_ended(struct log *l)
+{
+	if (l->given_up || kill(l->pid, 0) == 0 || errno != ESRCH)
+		return;
+	if (l->h)
+		munmap(l->h, AT_RAWLOG_HEADER_SIZE);
+	l->h = NULL;
+	l->given_up = 1;
+}
+
+/* Adds the logs that appeared since the last scan, and retires those of processes that
+ * have ended (among those not growing): a fork/exec-heavy program leaves hundreds. */
 static void scan(struct prefault *pf)
 {
+	for (size_t i = 0; i < pf->n; i++) {
+		struct log *l = &pf->logs[i];
+		if (!l->h || __atomic_load_n(&l->h->tail, __ATOMIC_RELAXED) == l->last_tail)
+			retire_if_ended(l);
+	}
 	DIR *d = opendir(pf->run_dir);
 	if (!d)
 		return;
@@ -97,7 +119,7 @@ static void scan(struct prefault *pf)
 		struct log key = {.path = path};
 		struct log *l =
 		    pf->n ? bsearch(&key, pf->logs, pf->n, sizeof *pf->logs, by_path) : NULL;
-		if (l && l->h)
+		if (l && (l->h || l->given_up))
 			continue;
 		if (!l) {
 			if (pf->n == pf->cap) {
@@ -111,7 +133,7 @@ static void scan(struct prefault *pf)
 			char *copy = strdup(path);
 			if (!copy)
 				break;
-			pf->logs[pf->n++] = (struct log){.path = copy};
+			pf->logs[pf->n++] = (struct log){.path = copy, .pid = atoi(e->d_name + 5)};
 			qsort(pf->logs, pf->n, sizeof *pf->logs, by_path);
 			l = bsearch(&key, pf->logs, pf->n, sizeof *pf->logs, by_path);
 		}
@@ -134,6 +156,11 @@ static int prepare(struct prefault *pf, struct log *l)
 	if (tail == l->last_tail)
 		return 0;
 	l->last_tail = tail;
+	/* Not before the writer has used half its first window: most processes of a
+	 * fork/exec-heavy program never do, and allocating ahead for each of them took CPU
+	 * from the program and pages to free at the end (docs/performance.md). */
+	if (tail < FIRST_WINDOW / 2)
+		return 1;
 	/* The writer's next extension reaches have + step + FIRST_WINDOW at most (log.c). */
 	uint64_t have = __atomic_load_n(&l->h->allocated, __ATOMIC_RELAXED);
 	uint64_t step = have < FIRST_WINDOW ? FIRST_WINDOW : have < WINDOW ? have : WINDOW;
@@ -179,13 +206,14 @@ static void *run(void *arg)
 		int changed =
 		    stat(pf->run_dir, &st) == 0 && (st.st_mtim.tv_sec != dir_mtime.tv_sec ||
 		                                    st.st_mtim.tv_nsec != dir_mtime.tv_nsec);
-		if (changed || ms_between(&last_scan, &now) >= SCAN_EVERY_MS) {
+		long since = ms_between(&last_scan, &now);
+		if ((changed && since >= SCAN_MIN_MS) || since >= SCAN_EVERY_MS) {
 			if (changed)
 				dir_mtime = st.st_mtim;
 			scan(pf);
 			last_scan = now;
 		}
-		int busy = changed || pf->n == 0; /* the first process is still starting */
+		int busy = changed || pf->n == 0; /* processes are starting */
 		for (size_t i = 0; i < pf->n; i++)
 			busy |= prepare(pf, &pf->logs[i]);
 		tick = busy ? TICK_MIN_MS : tick * 2 > TICK_MAX_MS ? TICK_MAX_MS : tick * 2;
