@@ -68,7 +68,8 @@ static int std_id(int fd, struct std_id *id, int *channel)
 static void root_stdio(struct std_id ids[3], int write)
 {
 	char path[700];
-	snprintf(path, sizeof path, "%s/stdio", at_proc.run_dir);
+	if (at_run_path("stdio", path, sizeof path) < 0) /* not snprintf: see at_run_path */
+		return;
 	int fd = at_sys_open(
 	    path, write ? O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0600);
 	if (fd < 0)

@@ -128,9 +128,12 @@ static int parse_run(void)
 	else
 		return AT_MODE_OFF;
 	size_t n = strlen(v + 7);
+	while (n > 1 && v[7 + n - 1] == '/')
+		n--; /* the padding (cli/spawn.c): each path made from it is shorter */
 	if (n == 0 || n >= sizeof at_proc.run_dir)
 		return AT_MODE_OFF;
-	memcpy(at_proc.run_dir, v + 7, n + 1);
+	memcpy(at_proc.run_dir, v + 7, n);
+	at_proc.run_dir[n] = '\0';
 	return mode;
 }
 
@@ -155,9 +158,14 @@ long at_run_read(const char *name, char *buf, size_t cap)
 	int fd = at_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
+	/* The run directory's files are written whole before they are read: a short read is
+	 * the end (one system call fewer per file, in every new process). */
 	long n = 0, got;
-	while ((size_t)n < cap - 1 && (got = at_sys_read(fd, buf + n, cap - 1 - (size_t)n)) > 0)
+	while ((size_t)n < cap - 1 && (got = at_sys_read(fd, buf + n, cap - 1 - (size_t)n)) > 0) {
 		n += got;
+		if ((size_t)got < cap - 1 - (size_t)(n - got))
+			break;
+	}
 	at_sys_close(fd);
 	buf[n] = '\0';
 	return n;
@@ -182,11 +190,11 @@ static void after_fork_child(void)
 	at_thread_after_fork();
 	at_signal_after_fork();
 	if (at_proc.mode == AT_MODE_RECORD) {
-		if (at_proc.base)
-			at_sys_munmap(at_proc.base, at_proc.capacity);
+		/* The parent's log is still mapped here: the child's own goes over it. */
+		void *parents = at_proc.base;
 		at_proc.base = NULL;
 		at_proc.hdr = NULL;
-		if (at_log_open(1) < 0)
+		if (!parents || at_log_open(parents, at_proc.capacity) < 0)
 			__atomic_store_n(&at_proc.mode, AT_MODE_OFF, __ATOMIC_RELEASE);
 	} else if (at_proc.mode == AT_MODE_REPLAY) {
 		at_replay_after_fork();
@@ -213,7 +221,7 @@ int at_init(void)
 	at_proc.pid = at_sys_getpid();
 	int mode = parse_run();
 	resolve_eager(); /* even with recording off: a signal handler may be the first caller */
-	if (mode == AT_MODE_RECORD && at_log_open(0) < 0)
+	if (mode == AT_MODE_RECORD && at_log_open(NULL, 0) < 0)
 		mode = AT_MODE_OFF; /* cannot record: the program runs as if we were not here */
 	if (mode == AT_MODE_RECORD)
 		at_mask_init(); /* before the mode is published: no event is recorded unmasked */

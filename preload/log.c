@@ -14,7 +14,6 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,8 +38,19 @@ AT_TLS int at_in_call;
 #define MADV_POPULATE_WRITE 23
 #endif
 
-static void *map_log(int fd, uint64_t *capacity)
+/* Maps the log open on fd, over `old` (a fork child's copy of its parent's log, `old_cap`
+ * bytes: one system call instead of an munmap and an mmap), else at AT_MAP_HINT. */
+static void *map_log(int fd, uint64_t *capacity, void *old, uint64_t old_cap)
 {
+	if (old) {
+		void *p = at_sys_mmap(old, old_cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		                      fd, 0);
+		if ((unsigned long)p < -4096ul) {
+			*capacity = old_cap;
+			return p;
+		}
+		at_sys_munmap(old, old_cap);
+	}
 	/* Address space only: pages cost nothing until written. Smaller sizes are for
 	 * programs running under a tight RLIMIT_AS. */
 	static const uint64_t sizes[] = {64ull << 30, 8ull << 30, 1ull << 30, 128ull << 20};
@@ -187,17 +197,14 @@ static int log_path(unsigned n)
 }
 
 /* Whether the log open on fd is this process's, handed over by the image before this one
- * (then it is claimed: its stamp goes back to 0). */
-static int take_if_handed_over(int fd)
+ * (at_log_open then clears the stamp, through its mapping). Read with pread, not through a
+ * mapping: a log cut short (its process died creating it) would raise SIGBUS. */
+static int handed_over(int fd)
 {
 	struct at_rawlog_header h;
-	if (at_sys6(SYS_pread64, fd, (long)&h, sizeof h, 0, 0, 0) != (long)sizeof h ||
-	    memcmp(h.magic, AT_RAWLOG_MAGIC, 8) != 0 || h.version != AT_RAWLOG_VERSION ||
-	    h.pid != at_proc.pid || !h.exec_ns || mono_ns() - h.exec_ns > HANDOVER_MAX_AGE_NS)
-		return 0;
-	static const uint64_t taken = 0;
-	return at_sys6(SYS_pwrite64, fd, (long)&taken, sizeof taken,
-	               offsetof(struct at_rawlog_header, exec_ns), 0, 0) == (long)sizeof taken;
+	return at_sys6(SYS_pread64, fd, (long)&h, sizeof h, 0, 0, 0) == (long)sizeof h &&
+	       !memcmp(h.magic, AT_RAWLOG_MAGIC, 8) && h.version == AT_RAWLOG_VERSION &&
+	       h.pid == at_proc.pid && h.exec_ns && mono_ns() - h.exec_ns <= HANDOVER_MAX_AGE_NS;
 }
 
 /* This process's log, open, its path in at_proc.log_path: the one its earlier image
@@ -222,7 +229,7 @@ static int find_log(int may_take, int *fresh)
 			return fd;
 		/* A log of an earlier process with this pid is not handed over: on to the
 		 * next number. */
-		if (take_if_handed_over(fd)) {
+		if (handed_over(fd)) {
 			*fresh = 0;
 			return fd;
 		}
@@ -243,14 +250,17 @@ void at_log_handover_cancel(void)
 		__atomic_store_n(&at_proc.hdr->exec_ns, 0, __ATOMIC_RELEASE);
 }
 
-int at_log_open(int fork_child)
+int at_log_open(void *old, uint64_t old_cap)
 {
 	int fresh = 1;
-	int fd = find_log(!fork_child, &fresh);
-	if (fd < 0)
+	int fd = find_log(!old, &fresh);
+	if (fd < 0) {
+		if (old)
+			at_sys_munmap(old, old_cap);
 		return -1;
+	}
 	uint64_t capacity = 0;
-	void *p = map_log(fd, &capacity);
+	void *p = map_log(fd, &capacity, old, old_cap);
 	if (p && fresh && at_sys_fallocate(fd, 0, 0, FIRST_WINDOW) < 0) {
 		at_sys_munmap(p, capacity);
 		p = NULL;
@@ -294,6 +304,7 @@ int at_log_open(int fork_child)
 			at_proc.hdr = NULL;
 			return -1;
 		}
+		__atomic_store_n(&h->exec_ns, 0, __ATOMIC_RELEASE); /* taken */
 		__atomic_add_fetch(&h->images, 1, __ATOMIC_RELAXED);
 		memcpy(at_proc.key, h->key, sizeof at_proc.key);
 		at_proc.key[sizeof at_proc.key - 1] = '\0';

@@ -157,9 +157,10 @@ int at_pid_real(int rec, int *known);
 extern AT_TLS int at_thread_vtid;
 
 /* --- record (preload/log.c) --- */
-/* Opens this process's log: a new one in a fork child; in a new image, the one its
- * earlier image handed over before exec, or else a new one. 0, or -1 (do not record). */
-int at_log_open(int fork_child);
+/* Opens this process's log: in a fork child (`old`: its copy of the parent's log, mapped
+ * `old_cap` bytes, which this unmaps) a new one; in a new image (NULL), the one its earlier
+ * image handed over before exec, or else a new one. 0, or -1 (do not record). */
+int at_log_open(void *old, uint64_t old_cap);
 /* Before exec: tells the next image which log to go on with; cancelled when exec fails. */
 void at_log_handover(void);
 void at_log_handover_cancel(void);
