@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,35 +40,10 @@ static int by_start(const void *a, const void *b)
 	return hx->pid - hy->pid;
 }
 
-/* What a log held when it was sealed while the program ran. If it changes after, its
- * process had not ended (its pid was one of another pid namespace, say), and
- * at_sealer_finish starts over. */
-static json_t *log_state(const struct at_rawlog_header *h)
-{
-	return json_pack("[I,i,i]", (json_int_t)h->tail, (int)h->flags, (int)h->images);
-}
-
-/* Whether the log at `path` no longer holds what `state` says; its header is read, not
- * the whole log mapped. */
-static int log_changed(json_t *state, const char *path)
-{
-	struct at_rawlog_header h;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t got = fd < 0 ? -1 : pread(fd, &h, sizeof h, 0);
-	if (fd >= 0)
-		close(fd);
-	if (got != (ssize_t)sizeof h)
-		return 1;
-	json_t *now = log_state(&h);
-	int changed = !now || !json_equal(state, now);
-	json_decref(now);
-	return changed;
-}
-
 /* The run directory's logs, opened, the root's first and the others by start time. Those
- * in `sealed` (names) are left out; *changed is set when one of them is not as it was. */
+ * in `sealed` (names) are left out. */
 static int open_logs(const char *run_dir, int root_pid, json_t *sealed, struct log_entry **out,
-                     size_t *count, int *changed)
+                     size_t *count)
 {
 	DIR *d = opendir(run_dir);
 	if (!d)
@@ -81,13 +57,8 @@ static int open_logs(const char *run_dir, int root_pid, json_t *sealed, struct l
 		if (strncmp(e->d_name, "proc-", 5) || len < 9 ||
 		    strcmp(e->d_name + len - 4, ".log"))
 			continue;
-		json_t *state = json_object_get(sealed, e->d_name);
-		if (state) {
-			char path[4096];
-			snprintf(path, sizeof path, "%s/%s", run_dir, e->d_name);
-			*changed |= log_changed(state, path);
+		if (json_object_get(sealed, e->d_name))
 			continue;
-		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
 			struct log_entry *nv = realloc(v, cap * sizeof *v);
@@ -528,17 +499,42 @@ static int find_new_logs(at_sealer *s, const char *run_dir, int root_pid)
 	return rc;
 }
 
+/* Whether nothing writes to the log at `path` any more, nor will: no process holds the
+ * shared lock every writer takes for as long as it has the log mapped (preload/log.c), and
+ * no image is between an exec and taking it over (its stamp, exec_ns). A proof, unlike the
+ * pid: the log's pid may be one of another pid namespace. */
+static int log_ended(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct at_rawlog_header h;
+	/* Locked, the stamp is read after any writer has let go: one taking the log over locks
+	 * before it clears the stamp. */
+	int ended = flock(fd, LOCK_EX | LOCK_NB) == 0 && pread(fd, &h, sizeof h, 0) == sizeof h;
+	if (ended && h.exec_ns) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		uint64_t mono = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+		ended =
+		    mono - h.exec_ns > AT_RAWLOG_HANDOVER_MAX_AGE_NS; /* into an unrecorded image */
+	}
+	close(fd); /* and with it the lock */
+	return ended;
+}
+
 /* Seals, whole, the logs of the processes that have ended, while the root's stream is held:
  * most of a fork/exec-heavy program's streams are then sealed before it ends, on a core
- * it leaves idle. A process has ended when no process has its pid any more; one whose pid
- * is in use again waits for the end. */
+ * it leaves idle. A log whose pid some process still has is not even looked at. */
 static int seal_ended(at_sealer *s, const char *run_dir, int root_pid)
 {
 	int rc = find_new_logs(s, run_dir, root_pid);
 	struct log_entry *ended = NULL;
 	size_t n = 0;
 	for (size_t i = 0; !rc && i < s->npending;) {
-		if (kill(s->pending[i].pid, 0) == 0 || errno != ESRCH) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", run_dir, s->pending[i].name);
+		if ((kill(s->pending[i].pid, 0) == 0 || errno != ESRCH) || !log_ended(path)) {
 			i++;
 			continue;
 		}
@@ -565,8 +561,7 @@ static int seal_ended(at_sealer *s, const char *run_dir, int root_pid)
 				rc = resumed;
 		}
 		const char *base = strrchr(ended[i].path, '/') + 1;
-		if (!rc && json_object_set_new(s->sealed, base,
-		                               log_state(at_rawlog_header(&ended[i].view))) < 0)
+		if (!rc && json_object_set_new(s->sealed, base, json_true()) < 0)
 			rc = AT_ENOMEM;
 		at_rawlog_close(&ended[i].view);
 	}
@@ -610,8 +605,7 @@ int at_sealer_finish(at_sealer *s, const char *run_dir, int root_pid, json_t *me
 {
 	struct log_entry *logs = NULL;
 	size_t nlogs = 0;
-	int changed = 0;
-	int rc = open_logs(run_dir, root_pid, s->sealed, &logs, &nlogs, &changed);
+	int rc = open_logs(run_dir, root_pid, s->sealed, &logs, &nlogs);
 	if (rc) {
 		if (pb)
 			snprintf(pb->what, sizeof pb->what, "cannot read the raw recording in %s",
@@ -620,10 +614,9 @@ int at_sealer_finish(at_sealer *s, const char *run_dir, int root_pid, json_t *me
 		at_sealer_abort(s);
 		return rc;
 	}
-	/* The live part must be the trace's first stream, whole, and every log sealed along
-	 * must have stayed as it was: else start over. */
+	/* The live part must be the trace's first stream, whole: else start over. */
 	int live = s->live_open && nlogs && logs[0].root && !strcmp(logs[0].path, s->live.path);
-	if (s->failed || (s->live_open && !live) || changed) {
+	if (s->failed || (s->live_open && !live)) {
 		writer_drop(s);
 		s->failed = 0;
 		live = 0;
@@ -634,7 +627,7 @@ int at_sealer_finish(at_sealer *s, const char *run_dir, int root_pid, json_t *me
 			free(logs);
 			logs = NULL;
 			nlogs = 0;
-			rc = open_logs(run_dir, root_pid, NULL, &logs, &nlogs, &changed);
+			rc = open_logs(run_dir, root_pid, NULL, &logs, &nlogs);
 		}
 	}
 	for (size_t i = 0; !rc && i < nlogs; i++) {

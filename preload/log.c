@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -143,10 +144,6 @@ static void stop_recording(uint32_t reason)
  * process and every exec'd image pays for what is done here, and fork/exec-heavy
  * programs start hundreds of them (docs/performance.md). */
 
-/* A handover older than this is left over from an exec into an image without the
- * recorder (static, setuid, LD_PRELOAD removed), and the pid has come back since. */
-#define HANDOVER_MAX_AGE_NS (10ull * 1000000000u)
-
 /* Appends s, or v in decimal, within [p, end): snprintf would page in libc's printf
  * machinery in every fork child. Returns the new end, NULL when it did not fit. */
 static char *put_str(char *p, char *end, const char *s)
@@ -204,7 +201,8 @@ static int handed_over(int fd)
 	struct at_rawlog_header h;
 	return at_sys6(SYS_pread64, fd, (long)&h, sizeof h, 0, 0, 0) == (long)sizeof h &&
 	       !memcmp(h.magic, AT_RAWLOG_MAGIC, 8) && h.version == AT_RAWLOG_VERSION &&
-	       h.pid == at_proc.pid && h.exec_ns && mono_ns() - h.exec_ns <= HANDOVER_MAX_AGE_NS;
+	       h.pid == at_proc.pid && h.exec_ns &&
+	       mono_ns() - h.exec_ns <= AT_RAWLOG_HANDOVER_MAX_AGE_NS;
 }
 
 /* This process's log, open, its path in at_proc.log_path: the one its earlier image
@@ -259,6 +257,10 @@ int at_log_open(void *old, uint64_t old_cap)
 			at_sys_munmap(old, old_cap);
 		return -1;
 	}
+	/* Held as long as this image has the log mapped (the mapping keeps the open file, and
+	 * with it the lock): while a process holds it, `agenttrace record` does not seal its
+	 * log along (core/seal.c). Before the stamp is cleared, in a handover. */
+	at_sys(SYS_flock, fd, LOCK_SH, 0);
 	uint64_t capacity = 0;
 	void *p = map_log(fd, &capacity, old, old_cap);
 	if (p && fresh && at_sys_fallocate(fd, 0, 0, FIRST_WINDOW) < 0) {

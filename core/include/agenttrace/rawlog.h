@@ -18,6 +18,9 @@
  * agenttrace install, so there is no compatibility to keep, only mismatches to catch. */
 #define AT_RAWLOG_VERSION     5
 #define AT_RAWLOG_HEADER_SIZE 4096u
+/* An exec stamp (exec_ns) older than this is left over from an exec into an image without
+ * the recorder (static, setuid, LD_PRELOAD removed). */
+#define AT_RAWLOG_HANDOVER_MAX_AGE_NS (10ull * 1000000000u)
 
 /* How a recording log grows (preload/log.c): by FIRST_WINDOW, then doubling up to WINDOW
  * at a time, each step reserved with fallocate and mapped with MADV_POPULATE_WRITE; a
@@ -68,7 +71,10 @@ struct at_rawlog_header {
 	uint32_t children;
 	/* record: CLOCK_MONOTONIC (ns) when an image of this process was about to exec, 0
 	 * otherwise. The new image finds the log by its pid and goes on with it when this
-	 * is set and recent (preload/log.c), and sets it back to 0. */
+	 * is set and less than AT_RAWLOG_HANDOVER_MAX_AGE_NS old (preload/log.c); it takes the
+	 * log's shared lock (flock), then sets this back to 0. Every writer holds that lock
+	 * while it has the log mapped, so a log nobody locks and nobody is taking over is
+	 * final (the sealer seals it while the program runs, core/seal.c). */
 	uint64_t exec_ns;
 	/* Replay streams only: the recorded order across threads (replay/order.c). */
 	uint32_t turn;         /* futex word: bumped whenever the frontier moves */
