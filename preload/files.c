@@ -99,8 +99,10 @@ void at_files_init(void)
 		root_stdio(mine, 1);
 	else
 		root_stdio(root, 0);
+	/* Nothing has set a kind yet in this new image: the table is not read (its first
+	 * access a store, one page fault instead of two). */
 	for (int fd = 0; fd < 3; fd++) {
-		if (!open[fd] || at_fd_kind(fd))
+		if (!open[fd])
 			continue;
 		int users = is_root;
 		for (int r = 0; r < 3 && !users; r++)
