@@ -336,6 +336,34 @@ static int inside(const char *base, const char *path)
 	return n && !strncmp(path, base, n) && path[n] == '/' && at_store_valid_ref(path + n + 1);
 }
 
+/* A run directory holds files, and at most a directory or two (replay's empty one):
+ * unlinked as readdir lists them, with no stat of each as nftw makes (a fork/exec-heavy
+ * recording leaves hundreds of logs, docs/performance.md). A directory goes to remove_tree. */
+static int remove_run_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? AT_ENOTRACE : AT_EIO;
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (e->d_type != DT_DIR &&
+		    (unlinkat(dirfd(d), e->d_name, 0) == 0 || errno == ENOENT))
+			continue;
+		char sub[4200];
+		snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+		int r = remove_tree(sub); /* a directory (EISDIR, or d_type says so) */
+		if (r && !rc)
+			rc = r;
+	}
+	closedir(d);
+	if (rmdir(path) < 0 && errno != ENOENT && !rc)
+		rc = AT_EIO;
+	return rc;
+}
+
 int at_store_remove_run(at_store *s, const char *path)
 {
 	/* Only ever one directory inside a place scratch directories go: never that place
@@ -346,5 +374,5 @@ int at_store_remove_run(at_store *s, const char *path)
 	if (!inside(home_run, path) && !(env && inside(env, path)) &&
 	    !(shm_path(shm, sizeof shm) == 0 && inside(shm, path)))
 		return AT_EINVAL;
-	return remove_tree(path);
+	return remove_run_dir(path);
 }

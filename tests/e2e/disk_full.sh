@@ -42,7 +42,9 @@ cmp "$WORK/rec" "$WORK/rep" || fail "replay after sealing differs from the recor
 
 # The disk fills up while recording: the program is not disturbed (its calls pass through
 # from then on), the trace is marked incomplete, and replay says so where it runs out.
-# A tmpfs mounted at <home>/run is where agenttrace then puts its run directories (store.c).
+# A tmpfs mounted at <home>/run is where agenttrace then puts its run directories (store.c)
+# when AGENTTRACE_RUNTIME_DIR (lib.sh's) does not say otherwise.
+unset AGENTTRACE_RUNTIME_DIR
 mount -t tmpfs -o size=1m tmpfs "$AGENTTRACE_HOME/run" || fail "cannot mount the second tmpfs"
 cleanup_hooks=("umount '$AGENTTRACE_HOME/run'" "${cleanup_hooks[@]}")
 prog=(/usr/bin/python3 -c 'import hashlib, os, time; print(len(os.urandom(4 << 20))); print(hashlib.sha256(os.urandom(64)).hexdigest(), time.time_ns())')

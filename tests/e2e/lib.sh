@@ -6,15 +6,26 @@ set -euo pipefail
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/at-e2e.XXXXXX")
 export AGENTTRACE_HOME="$WORK/home"
+# Each test's own place for run directories, a tmpfs like the default one: what a test
+# leaves there is a run directory agenttrace failed to remove (checked on exit, unless
+# the test expects one to stay: KEEPS_RUN_DIRS=1).
+RUNTIME=$(mktemp -d /dev/shm/at-e2e-run.XXXXXX 2>/dev/null || mktemp -d "$WORK/run.XXXXXX")
+export AGENTTRACE_RUNTIME_DIR="$RUNTIME"
+KEEPS_RUN_DIRS=0
 # Debian's own programs first: a version manager's shim on PATH would put a different
 # program (and a tree of helper processes) between us and the one under test.
 export PATH="/usr/bin:/bin:$PATH"
 PYTHON=/usr/bin/python3
 cleanup_hooks=()
 cleanup() {
-	local h
+	local h status=$? left
 	for h in "${cleanup_hooks[@]}"; do eval "$h" || true; done
-	rm -rf "$WORK"
+	left=$(ls -A "$RUNTIME" 2>/dev/null || true)
+	rm -rf "$WORK" "$RUNTIME"
+	if [ "$status" -eq 0 ] && [ "$KEEPS_RUN_DIRS" = 0 ] && [ -n "$left" ]; then
+		echo "FAIL: run directories left behind: $left" >&2
+		exit 1
+	fi
 }
 trap cleanup EXIT
 
