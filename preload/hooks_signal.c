@@ -28,6 +28,13 @@ static int managed(int sig)
 	return sig > 0 && sig < 64 && (MANAGED >> sig) & 1;
 }
 
+/* Whether the signal's default action ends the process (of the managed ones, all but
+ * SIGCHLD and SIGWINCH, which are ignored). */
+static int terminates(int sig)
+{
+	return sig != SIGCHLD && sig != SIGWINCH;
+}
+
 /* The program's own action for each managed signal, once it set one through us. */
 static struct {
 	int set;
@@ -43,6 +50,13 @@ int (*at_real_sigaction(void))(int, const struct sigaction *, struct sigaction *
 	if (!sigaction_fn)
 		*(void **)&sigaction_fn = at_resolve("sigaction");
 	return sigaction_fn;
+}
+
+void at_signal_default(int sig)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	if (sig > 0 && sig < 64 && at_real_sigaction())
+		at_real_sigaction()(sig, &dfl, NULL);
 }
 
 static void run_program_handler(int sig, siginfo_t *info, void *uc)
@@ -150,6 +164,22 @@ AT_HOOK int sigaction(int sig, const struct sigaction *act, struct sigaction *ol
 	int r;
 	if (!act) {
 		r = real(sig, NULL, old);
+	} else if (m == AT_MODE_REPLAY && act->sa_handler == SIG_DFL &&
+	           !((FROM_OUTSIDE >> sig) & 1) && terminates(sig)) {
+		/* Ignored instead. The replay runs ahead of the world, so a real signal the
+		 * recording saw early can come late: a timer armed for 200 ms that fired in the
+		 * loop waiting for it, say, once the program has restored the default action
+		 * (Python does at exit). It must neither end the replay nor interrupt a real
+		 * wait (the program would ask the clock again). A recorded end by this signal
+		 * is still delivered (replay/runtime.c restores the default first); one from
+		 * outside (SIGHUP, SIGINT, SIGQUIT, SIGTERM) keeps its default. */
+		struct sigaction ign = *act;
+		ign.sa_handler = SIG_IGN;
+		r = real(sig, &ign, old);
+		if (r == 0) {
+			program[sig].act = *act;
+			program[sig].set = 1;
+		}
 	} else if (act->sa_handler == SIG_IGN || act->sa_handler == SIG_DFL) {
 		r = real(sig, act, old);
 		if (r == 0) {

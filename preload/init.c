@@ -82,6 +82,13 @@ void *at_real_lookup(unsigned call)
 	return p;
 }
 
+/* What pthread_atfork does (it is only a static stub in libc_nonshared.a), called directly:
+ * the stub is linked at the far end of our code, a page every new process would fault in
+ * for this one call. Exported by glibc since 2.3.2 for exactly this stub. */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+                             void *dso_handle);
+extern void *__dso_handle;
+
 enum { INIT_NONE, INIT_RUNNING, INIT_DONE };
 static int init_state;
 
@@ -228,7 +235,7 @@ int at_init(void)
 	if (mode == AT_MODE_REPLAY)
 		mode = at_replay_open();
 	if (mode == AT_MODE_RECORD || mode == AT_MODE_REPLAY || mode == AT_MODE_LIVE)
-		pthread_atfork(NULL, NULL, after_fork_child);
+		__register_atfork(NULL, NULL, after_fork_child, __dso_handle);
 	if (mode == AT_MODE_RECORD || mode == AT_MODE_REPLAY)
 		at_files_init();
 	__atomic_store_n(&at_proc.mode, mode, __ATOMIC_RELEASE);

@@ -52,16 +52,17 @@ static void *map_log(int fd, uint64_t *capacity, void *old, uint64_t old_cap)
 		}
 		at_sys_munmap(old, old_cap);
 	}
-	/* Address space only: pages cost nothing until written. Smaller sizes are for
-	 * programs running under a tight RLIMIT_AS. */
-	static const uint64_t sizes[] = {64ull << 30, 8ull << 30, 1ull << 30, 128ull << 20};
-	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		void *p = at_sys_mmap(AT_MAP_HINT, sizes[i], PROT_READ | PROT_WRITE,
+	/* Address space only: pages cost nothing until written. 64 GiB, else 8 GiB, 1 GiB and
+	 * 128 MiB, for programs running under a tight RLIMIT_AS (computed, not a table: a
+	 * constant in another page would cost every new process a page fault). */
+	for (unsigned shift = 36; shift >= 27; shift -= 3) {
+		uint64_t size = 1ull << shift;
+		void *p = at_sys_mmap(AT_MAP_HINT, size, PROT_READ | PROT_WRITE,
 		                      MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
 		if ((long)p == -EEXIST)
-			p = at_sys_mmap(NULL, sizes[i], PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			p = at_sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if ((unsigned long)p < -4096ul) {
-			*capacity = sizes[i];
+			*capacity = size;
 			return p;
 		}
 	}
@@ -93,7 +94,7 @@ static int extend(uint64_t end)
 		/* No fallocate here (some network filesystems): appending zeros allocates too.
 		 * O_APPEND, because another thread may be extending at the same time and records
 		 * may already sit below the end: an append can never overwrite them. */
-		static const char zeros[65536];
+		static const char zeros[4096]; /* small: it sits among the start-up constants */
 		struct stat st;
 		int fd = at_sys_open(at_proc.log_path, O_WRONLY | O_APPEND | O_CLOEXEC, 0);
 		rc = fd < 0 ? fd : 0;

@@ -53,8 +53,7 @@ static int read_rules_file(struct at_mask_rules *r)
 
 void at_mask_init(void)
 {
-	struct at_mask_rules *r = &at_mask_rules;
-	secret_used = 0;
+	struct at_mask_rules *r = &at_mask_rules; /* zero: this runs once, in a new image */
 	memset(at_mask_calls, 0, sizeof at_mask_calls);
 	if (read_rules_file(r))
 		return;

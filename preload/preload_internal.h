@@ -258,6 +258,8 @@ int at_replay_clock_now(int clock, int64_t *ns);
 void at_replay_signals_due(int now);
 /* Whether the program has its own handler for `sig` now (hooks_signal.c). */
 int at_signal_handled(int sig);
+/* Sets the default action for `sig`, whatever the program or replay had installed. */
+void at_signal_default(int sig);
 /* Replay: delivers a recorded `signal` event to this thread (preload/hooks_signal.c). */
 void at_signal_deliver(const struct at_rawrec *ev);
 /* libc's sigaction, which the hooks use for their own handlers. */

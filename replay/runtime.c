@@ -309,7 +309,8 @@ __attribute__((noreturn)) static void end_of_events(uint16_t call, int fd, uint6
 		at_sys_nanosleep_ns(1000000);
 	if (h->end_signal > 0 && all_consumed()) {
 		__atomic_store_n(&h->ended, 1, __ATOMIC_RELEASE);
-		at_output_flush(); /* what it printed before the signal ended it */
+		at_output_flush();                /* what it printed before the signal ended it */
+		at_signal_default(h->end_signal); /* the program's own action is: ours is not */
 		at_sys_kill(at_proc.pid, h->end_signal);
 		for (int i = 0; i < 1000; i++) /* delivery is asynchronous across threads */
 			at_sys_nanosleep_ns(1000000);

@@ -21,8 +21,11 @@ signal.setitimer(signal.ITIMER_REAL, 0.02)
 pid = os.fork()
 if pid == 0:
     os._exit(3)
+# The signals should come while the program sleeps: one that comes between calls runs its
+# Python handler at the interpreter's next check, which replay cannot place exactly
+# (docs/hooks.md). Sleeping 10 ms at a time leaves few gaps between calls.
 deadline = time.monotonic() + 5
 while len(seen) < 3 and time.monotonic() < deadline:
-    time.sleep(0.001)
+    time.sleep(0.01)
 _, status = os.waitpid(pid, 0)
 print(sorted(seen), os.waitstatus_to_exitcode(status), random.random())

@@ -23,3 +23,20 @@ differs_live sigpy "$PYTHON" "$SRCDIR/samples/signals_python.py"
 record_replay sigpy "$PYTHON" "$SRCDIR/samples/signals_python.py"
 grep -q "SIGUSR1" "$WORK/sigpy.rec" && grep -q "SIGALRM" "$WORK/sigpy.rec" &&
 	grep -q "SIGCHLD" "$WORK/sigpy.rec" || fail "a signal never reached its handler: $(cat "$WORK/sigpy.rec")"
+
+# A default action the program restores once its handler has run (Python does at exit)
+# must not let a real signal end the replay, which runs ahead of the world: the one-shot
+# timer fires in the recording's sleep loop, but on replay only during the real wait that
+# follows (a timed wait lasts what it meant on replay).
+cat >"$WORK/late.py" <<'PY'
+import signal, threading, time
+seen = []
+signal.signal(signal.SIGALRM, lambda s, f: seen.append(time.time_ns()))
+signal.setitimer(signal.ITIMER_REAL, 0.2)
+while not seen:
+    time.sleep(0.01)
+signal.signal(signal.SIGALRM, signal.SIG_DFL)
+threading.Event().wait(0.5)
+print("the handler ran", len(seen), "time(s), at", seen[0])
+PY
+record_replay late "$PYTHON" "$WORK/late.py"

@@ -16,8 +16,10 @@
 #define AT_RAWLOG_MAGIC "ATRAWLOG"
 /* Bump when the layout of the header or a record changes: logs never outlive an
  * agenttrace install, so there is no compatibility to keep, only mismatches to catch. */
-#define AT_RAWLOG_VERSION     5
-#define AT_RAWLOG_HEADER_SIZE 4096u
+#define AT_RAWLOG_VERSION 5
+/* Records start here in a log the preload writes: right after the header, in its first
+ * page, so that a process that logs little touches one page of its log, not two. */
+#define AT_RAWLOG_HEADER_SIZE 512u
 /* An exec stamp (exec_ns) older than this is left over from an exec into an image without
  * the recorder (static, setuid, LD_PRELOAD removed). */
 #define AT_RAWLOG_HANDOVER_MAX_AGE_NS (10ull * 1000000000u)
@@ -84,6 +86,8 @@ struct at_rawlog_header {
 	uint64_t elastic;      /* clock reads served or passed over out of place */
 	uint64_t signals;      /* recorded signals delivered again */
 };
+_Static_assert(sizeof(struct at_rawlog_header) <= AT_RAWLOG_HEADER_SIZE,
+               "the raw log header must fit before the first record");
 
 /* A record: this 48-byte header, an at_rawrec_ext when flags has AT_RAWREC_EXT, the
  * payload, and zero padding to a multiple of 8. Recordings and replay streams share it. */
