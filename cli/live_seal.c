@@ -1,6 +1,7 @@
-/* Sealing the root process's log while the program runs, from a thread of
- * `agenttrace record`, so that what is left when it ends is the tail of the log, the other
- * processes' logs and the metadata (core/seal.c, at_sealer_pump).
+/* Sealing while the program runs, from a thread of `agenttrace record`: the root process's
+ * log as it grows, and the log of each other process once it has ended, so that what is
+ * left when the program ends is the tail of the root's log, the logs of the last
+ * processes and the metadata (core/seal.c, at_sealer_pump).
  *
  * The thread runs at SCHED_IDLE: it takes only CPU time the program leaves unused, and a
  * program that keeps every core busy just finds more left to seal at its end. */

@@ -53,9 +53,11 @@ int at_seal(const char *run_dir, int root_pid, const char *home, json_t *meta,
 
 /* at_seal in steps: begin creates the temporary file; pump (any number of times, from one
  * thread at a time, while the program runs) seals the records the root process (pid
- * `root_pid`) has committed so far; finish seals everything left, once every process has
- * ended, exactly as at_seal would, and frees the sealer. A pump that fails (a full disk)
- * is not fatal: finish starts over from the raw logs, which pumping never changes. */
+ * `root_pid`) has committed so far, then, whole, the logs of the processes that have
+ * ended (no writer holds them: rawlog.h, exec_ns); finish seals everything left, once
+ * every process has ended, as at_seal would (the streams of processes that ended early
+ * come before the others), and frees the sealer. A pump that fails (a full disk) is not
+ * fatal: finish starts over from the raw logs, which pumping never changes. */
 typedef struct at_sealer at_sealer;
 int at_sealer_begin(const char *home, const char *trace_path, at_sealer **out);
 /* A keyframe every `every` events of each stream (0: none; default AT_KEYFRAME_EVERY,
