@@ -1,9 +1,9 @@
 /* Unit tests for sealing (core/seal.c), above all for sealing the root process's log while
  * the program still writes it (at_sealer_pump): whatever the pumps saw, finishing must give
  * the trace at_seal gives from the same logs once the program has ended (but for the place
- * of the streams of processes that ended early: pumps seal those whole, tested last). The logs are
- * written by hand as rawlog.h lays them out, through a shared mapping of a file that grows,
- * so that records can be appended, and left uncommitted, between pumps. */
+ * of the streams of processes that ended early: pumps seal those whole, tested last). The
+ * logs are written by hand as rawlog.h lays them out, through a shared mapping of a file
+ * that grows, so that records can be appended, and left uncommitted, between pumps. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <jansson.h>
