@@ -154,6 +154,8 @@ void at_signal_deliver(const struct at_rawrec *ev)
 AT_HOOK int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	int (*real)(int, const struct sigaction *, struct sigaction *) = at_real_sigaction();
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN)
+		at_real_for_handlers(); /* with recording off too: a handler is about to exist */
 	int m = at_enter();
 	if (m < AT_MODE_RECORD || !managed(sig) || !real)
 		return real ? real(sig, act, old) : (errno = ENOSYS, -1);
@@ -219,6 +221,31 @@ AT_HOOK sighandler_t signal(int sig, sighandler_t handler)
 		return SIG_ERR;
 	return old.sa_handler;
 }
+AT_HOOK sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+	return signal(sig, handler); /* the same, under its old name */
+}
+
+/* System V semantics: the handler is reset to the default as it runs, and the signal is not
+ * blocked in it. Programs built for strict standards (-std=c99, no _GNU_SOURCE) call
+ * __sysv_signal for signal(); glibc's own would go around the hook above. */
+AT_HOOK sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+	if (handler == SIG_ERR) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	struct sigaction act, old;
+	memset(&act, 0, sizeof act);
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	act.sa_flags = SA_RESETHAND | SA_NODEFER;
+	if (sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+sighandler_t __sysv_signal(int sig, sighandler_t handler)
+    __attribute__((alias("sysv_signal"), visibility("default")));
 
 void at_signal_after_fork(void)
 {

@@ -34,10 +34,12 @@ long (*real_syscall)(long nr, ...);
 static uint8_t real_absent[AT_CALL_MAX]; /* looked up, and libc has none */
 static AT_TLS int resolving;             /* this thread is inside dlsym for us */
 
-/* The functions a signal handler is likely to call: looked up at start-up, because dlsym
- * is not async-signal-safe. The rest are looked up on first use (AT_REAL): the ~175
- * lookups of them all were a third of what the preload added to the start of every
- * program image (docs/performance.md). */
+/* The functions a signal handler is likely to call: looked up as soon as the program
+ * installs a handler (at_real_for_handlers), because dlsym is not async-signal-safe. The
+ * rest are looked up on first use (AT_REAL): the ~175 lookups of them all were a third of
+ * what the preload added to the start of every program image, and these 14 still cost
+ * 10-15 us in each image that never installs a handler, as most short commands do
+ * (docs/performance.md). */
 static const uint16_t eager[] = {
     AT_CALL_read, AT_CALL_write,        AT_CALL_close,  AT_CALL_open,      AT_CALL_clock_gettime,
     AT_CALL_time, AT_CALL_gettimeofday, AT_CALL_kill,   AT_CALL_raise,     AT_CALL_waitpid,
@@ -92,10 +94,14 @@ extern void *__dso_handle;
 enum { INIT_NONE, INIT_RUNNING, INIT_DONE };
 static int init_state;
 
-static void resolve_eager(void)
+void at_real_for_handlers(void)
 {
+	static int done; /* read first: a store after a fork would copy the page */
+	if (__atomic_load_n(&done, __ATOMIC_RELAXED) || resolving)
+		return;
 	for (size_t i = 0; i < sizeof eager / sizeof eager[0]; i++)
 		at_real_lookup(eager[i]);
+	__atomic_store_n(&done, 1, __ATOMIC_RELAXED);
 }
 
 /* What a fork or vfork child is likely to call before it execs. A lookup in a child is
@@ -227,7 +233,6 @@ int at_init(void)
 	at_guard++;
 	at_proc.pid = at_sys_getpid();
 	int mode = parse_run();
-	resolve_eager(); /* even with recording off: a signal handler may be the first caller */
 	if (mode == AT_MODE_RECORD && at_log_open(NULL, 0) < 0)
 		mode = AT_MODE_OFF; /* cannot record: the program runs as if we were not here */
 	if (mode == AT_MODE_RECORD)

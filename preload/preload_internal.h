@@ -107,6 +107,9 @@ void *at_resolve(const char *name);
 	     ? real_##name                                                                         \
 	     : (__typeof__(real_##name))at_real_lookup(AT_CALL_##name))
 void *at_real_lookup(unsigned call);
+/* Looks up, once, the real functions a signal handler is likely to call: from the hooks
+ * that install handlers (sigaction, signal), before any handler can run. */
+void at_real_for_handlers(void);
 /* Looks up, once, the real functions a child is likely to call before it execs. */
 void at_real_before_fork(void);
 /* Replaces stdin, stdout and stderr by streams the hooks see (preload/hooks_stdio.c). */

@@ -40,3 +40,9 @@ threading.Event().wait(0.5)
 print("the handler ran", len(seen), "time(s), at", seen[0])
 PY
 record_replay late "$PYTHON" "$WORK/late.py"
+
+# signal() in a program built for strict C99 is glibc's __sysv_signal: its handler is seen,
+# recorded and run again where it ran (raise sends nothing on replay), and reset as it ran.
+record_replay sysv "$SAMPLES/signal_sysv"
+grep -q "handler ran 1 time(s), at [0-9]*\.[0-9]*; reset to the default: yes" "$WORK/sysv.rec" ||
+	fail "signal_sysv: $(cat "$WORK/sysv.rec")"
