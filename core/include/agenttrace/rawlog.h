@@ -25,10 +25,12 @@
 #define AT_RAWLOG_HANDOVER_MAX_AGE_NS (10ull * 1000000000u)
 
 /* How a recording log grows (preload/log.c): by FIRST_WINDOW, then doubling up to WINDOW
- * at a time, each step reserved with fallocate and mapped with MADV_POPULATE_WRITE; a
- * short-lived process costs 64 KiB. `agenttrace record` prepares the next step ahead of
- * the writer (cli/prefault.c), so WINDOW also bounds what it allocates beyond the end. */
-#define AT_RAWLOG_FIRST_WINDOW (16ull << 10)
+ * at a time, each step reserved with fallocate and mapped with MADV_POPULATE_WRITE. A
+ * short-lived process costs one page: a shell script's commands log 1-2 KiB each, and
+ * each page more was allocated, zeroed and freed for nothing (docs/performance.md).
+ * `agenttrace record` prepares the next step ahead of the writer (cli/prefault.c), so
+ * WINDOW also bounds what it allocates beyond the end. */
+#define AT_RAWLOG_FIRST_WINDOW (4ull << 10)
 #define AT_RAWLOG_WINDOW       (2ull << 20)
 
 /* Header flags. */
