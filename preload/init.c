@@ -189,6 +189,7 @@ static void after_fork_child(void)
 	/* The child has one thread and a copy of the parent's state: give it its own log, or
 	 * in replay let it run live (process trees are not replayed yet). */
 	at_thread_id = 0;
+	int parent = at_proc.pid;
 	at_proc.pid = at_sys_getpid();
 	if (at_vforked)
 		at_vforked = 0; /* this process has made no vfork child yet */
@@ -207,7 +208,7 @@ static void after_fork_child(void)
 		void *parents = at_proc.base;
 		at_proc.base = NULL;
 		at_proc.hdr = NULL;
-		if (!parents || at_log_open(parents, at_proc.capacity) < 0)
+		if (!parents || at_log_open(parents, at_proc.capacity, parent) < 0)
 			__atomic_store_n(&at_proc.mode, AT_MODE_OFF, __ATOMIC_RELEASE);
 	} else if (at_proc.mode == AT_MODE_REPLAY) {
 		at_replay_after_fork();
@@ -233,7 +234,7 @@ int at_init(void)
 	at_guard++;
 	at_proc.pid = at_sys_getpid();
 	int mode = parse_run();
-	if (mode == AT_MODE_RECORD && at_log_open(NULL, 0) < 0)
+	if (mode == AT_MODE_RECORD && at_log_open(NULL, 0, 0) < 0)
 		mode = AT_MODE_OFF; /* cannot record: the program runs as if we were not here */
 	if (mode == AT_MODE_RECORD)
 		at_mask_init(); /* before the mode is published: no event is recorded unmasked */

@@ -115,7 +115,7 @@ static int extend(uint64_t end)
 
 /* CPUID 0x80000007, EDX bit 8: the TSC runs at a constant rate in every power state and
  * is synchronised across cores, so tick differences are durations. */
-static int invariant_tsc(void)
+static int invariant_tsc(int fork_child)
 {
 	/* CPUID is asked once per program image (a fork child inherits the answer): it traps
 	 * to the hypervisor in a virtual machine. */
@@ -123,7 +123,10 @@ static int invariant_tsc(void)
 	unsigned a, b, c, d;
 	int mode = 0;
 	/* A process started with rdtsc forbidden (PR_TSC_SIGSEGV, inherited) would crash on
-	 * our first rdtsc: it gets the vDSO clock instead. */
+	 * our first rdtsc: it gets the vDSO clock instead. A fork child goes by its parent's
+	 * answer (at_proc.tsc), as it inherits the setting. */
+	if (fork_child)
+		return at_proc.tsc;
 	if (at_sys(SYS_prctl, PR_GET_TSC, &mode, 0) == 0 && mode != PR_TSC_ENABLE)
 		return 0;
 	if (cpu < 0)
@@ -249,7 +252,7 @@ void at_log_handover_cancel(void)
 		__atomic_store_n(&at_proc.hdr->exec_ns, 0, __ATOMIC_RELEASE);
 }
 
-int at_log_open(void *old, uint64_t old_cap)
+int at_log_open(void *old, uint64_t old_cap, int parent)
 {
 	int fresh = 1;
 	int fd = find_log(!old, &fresh);
@@ -288,10 +291,10 @@ int at_log_open(void *old, uint64_t old_cap)
 		h->tail = AT_RAWLOG_HEADER_SIZE;
 		h->allocated = FIRST_WINDOW;
 		h->pid = at_proc.pid;
-		h->ppid = at_sys_getppid();
+		h->ppid = parent ? parent : at_sys_getppid();
 		h->start_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 		h->images = 1;
-		if (invariant_tsc()) {
+		if (invariant_tsc(old != NULL)) {
 			h->tsc0 = __builtin_ia32_rdtsc();
 			h->mono0 = mono_ns();
 			h->flags |= AT_RAWLOG_TSC;

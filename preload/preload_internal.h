@@ -161,9 +161,10 @@ extern AT_TLS int at_thread_vtid;
 
 /* --- record (preload/log.c) --- */
 /* Opens this process's log: in a fork child (`old`: its copy of the parent's log, mapped
- * `old_cap` bytes, which this unmaps) a new one; in a new image (NULL), the one its earlier
- * image handed over before exec, or else a new one. 0, or -1 (do not record). */
-int at_log_open(void *old, uint64_t old_cap);
+ * `old_cap` bytes, which this unmaps; `parent`: the parent's pid) a new one; in a new image
+ * (NULL, 0), the one its earlier image handed over before exec, or else a new one. 0, or
+ * -1 (do not record). */
+int at_log_open(void *old, uint64_t old_cap, int parent);
 /* Before exec: tells the next image which log to go on with; cancelled when exec fails. */
 void at_log_handover(void);
 void at_log_handover_cancel(void);
