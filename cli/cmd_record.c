@@ -2,6 +2,7 @@
  * [--no-mask] [--] PROGRAM [ARGS...] */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,11 @@ int cmd_record(int argc, char **argv)
 	unsigned keyframe_every = AT_KEYFRAME_EVERY;
 	static struct at_mask_rules mask; /* 5 KiB: not on the stack */
 	at_mask_rules_init(&mask, 1);
+	/* The helper threads allocate and free buffers all the time (a directory listing's,
+	 * a log's view); glibc would give a thread arena's free memory back to the kernel at
+	 * once, and fault it in, zeroed, again on the next allocation: a third of what they
+	 * cost while a fork/exec-heavy program ran (docs/performance.md). */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	if (cli_wants_help(argc, argv) && (argc < 2 || argv[1][0] == '-')) {
 		fputs(usage, stdout);
 		return 0;

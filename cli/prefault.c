@@ -25,12 +25,18 @@
 #include "agenttrace/rawlog.h"
 #include "helper.h"
 
-#define SCAN_EVERY_MS                                                                              \
-	10             /* how often to look for new logs, besides when the directory               \
-	                * changes (its mtime is coarse, so changes can hide) */
-#define SCAN_MIN_MS 2  /* ... and not more often than this when it changes all the time */
-#define TICK_MIN_MS 1  /* the pause between looks while some log grows */
-#define TICK_MAX_MS 32 /* ... doubling up to this while none does */
+/* How often to look for new logs: every SCAN_EVERY_MS, and when the directory has changed
+ * (its mtime is coarse, so changes can hide), but not more often than every SCAN_MIN_MS. */
+#define SCAN_EVERY_MS 20
+#define SCAN_MIN_MS   10
+/* A log is watched (its header mapped, its growth prepared) once its file has reached this
+ * size: its process writes much. Most processes of a fork/exec-heavy program log 1-2 KiB,
+ * and mapping, watching and allocating ahead for each of them took more CPU from the
+ * program than it saved (docs/performance.md). */
+#define WATCH_FROM        (64u << 10)
+#define CANDIDATE_TICK_MS 2  /* the pause between looks while some log may grow to it */
+#define TICK_MIN_MS       1  /* the pause between looks while some log grows */
+#define TICK_MAX_MS       32 /* ... doubling up to this while none does */
 
 /* The preload's growth steps (rawlog.h): this thread prepares the next one, PIECE bytes
  * at a time. */
@@ -102,8 +108,9 @@ static void scan(struct prefault *pf)
 {
 	for (size_t i = 0; i < pf->n; i++) {
 		struct log *l = &pf->logs[i];
-		if (!l->h || __atomic_load_n(&l->h->tail, __ATOMIC_RELAXED) == l->last_tail)
-			retire_if_ended(l);
+		if (l->h && __atomic_load_n(&l->h->tail, __ATOMIC_RELAXED) != l->last_tail)
+			continue; /* growing */
+		retire_if_ended(l);
 	}
 	DIR *d = opendir(pf->run_dir);
 	if (!d)
@@ -119,9 +126,9 @@ static void scan(struct prefault *pf)
 		struct log key = {.path = path};
 		struct log *l =
 		    pf->n ? bsearch(&key, pf->logs, pf->n, sizeof *pf->logs, by_path) : NULL;
-		if (l && (l->h || l->given_up))
+		if (l)
 			continue;
-		if (!l) {
+		{
 			if (pf->n == pf->cap) {
 				size_t cap = pf->cap ? pf->cap * 2 : 16;
 				struct log *v = realloc(pf->logs, cap * sizeof *v);
@@ -135,9 +142,7 @@ static void scan(struct prefault *pf)
 				break;
 			pf->logs[pf->n++] = (struct log){.path = copy, .pid = atoi(e->d_name + 5)};
 			qsort(pf->logs, pf->n, sizeof *pf->logs, by_path);
-			l = bsearch(&key, pf->logs, pf->n, sizeof *pf->logs, by_path);
 		}
-		map_header(l);
 	}
 	closedir(d);
 }
@@ -148,19 +153,15 @@ static void scan(struct prefault *pf)
  * header). */
 static int prepare(struct prefault *pf, struct log *l)
 {
+	struct stat st;
 	if (l->given_up)
 		return 0;
-	if (!l->h && !map_header(l))
-		return 1; /* a process is starting: look again soon */
+	if (!l->h && (stat(l->path, &st) < 0 || st.st_size < WATCH_FROM || !map_header(l)))
+		return 0; /* not (yet) worth watching */
 	uint64_t tail = __atomic_load_n(&l->h->tail, __ATOMIC_RELAXED);
 	if (tail == l->last_tail)
 		return 0;
 	l->last_tail = tail;
-	/* Not before the writer has used half its first window: most processes of a
-	 * fork/exec-heavy program never do, and allocating ahead for each of them took CPU
-	 * from the program and pages to free at the end (docs/performance.md). */
-	if (tail < FIRST_WINDOW / 2)
-		return 1;
 	/* The writer's next extension reaches have + step + FIRST_WINDOW at most (log.c). */
 	uint64_t have = __atomic_load_n(&l->h->allocated, __ATOMIC_RELAXED);
 	uint64_t step = have < FIRST_WINDOW ? FIRST_WINDOW : have < WINDOW ? have : WINDOW;
@@ -213,10 +214,16 @@ static void *run(void *arg)
 			scan(pf);
 			last_scan = now;
 		}
-		int busy = changed || pf->n == 0; /* processes are starting */
-		for (size_t i = 0; i < pf->n; i++)
+		/* Every millisecond while a watched log grows; every scan while a log may still
+		 * grow to be watched (or none has appeared yet); else slower and slower. */
+		int busy = 0, candidates = pf->n == 0;
+		for (size_t i = 0; i < pf->n; i++) {
 			busy |= prepare(pf, &pf->logs[i]);
+			candidates |= !pf->logs[i].h && !pf->logs[i].given_up;
+		}
 		tick = busy ? TICK_MIN_MS : tick * 2 > TICK_MAX_MS ? TICK_MAX_MS : tick * 2;
+		if (candidates && tick > CANDIDATE_TICK_MS)
+			tick = CANDIDATE_TICK_MS;
 		if (helper_pause(&pf->helper, tick))
 			break;
 	}

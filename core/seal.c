@@ -218,7 +218,7 @@ struct at_sealer {
 	struct pending_log *pending;
 	size_t npending, pending_cap;
 	json_t *sealed;
-	struct timespec listed;
+	struct timespec listed, listed_at; /* the directory's mtime, and when we looked */
 	struct at_seal_tree tree; /* what meta "tree" is made of: a node per stream begun */
 	unsigned keyframe_every;  /* events between keyframes; 0: none */
 };
@@ -370,6 +370,7 @@ static void writer_drop(at_sealer *s)
 	s->live_ctx.world = NULL;
 	s->npending = 0;
 	memset(&s->listed, 0, sizeof s->listed);
+	memset(&s->listed_at, 0, sizeof s->listed_at);
 	at_seal_tree_reset(&s->tree);
 }
 
@@ -455,11 +456,23 @@ static int log_name_pid(const char *name)
 	return pid;
 }
 
+#define LIST_EVERY_MS 25
+
 /* Adds the logs made since the last look to s->pending: only when the run directory has
  * changed, so that a program that has made thousands of processes is not listed again
  * every few milliseconds. */
 static int find_new_logs(at_sealer *s, const char *run_dir, int root_pid)
 {
+	/* Not more often than every LIST_EVERY_MS: listing a directory of hundreds of logs
+	 * is most of what sealing along costs a fork/exec-heavy program, and a process found
+	 * a little later is sealed a little later (docs/performance.md). */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - s->listed_at.tv_sec) * 1000 +
+	        (now.tv_nsec - s->listed_at.tv_nsec) / 1000000 <
+	    LIST_EVERY_MS)
+		return 0;
+	s->listed_at = now;
 	struct stat sb;
 	if (stat(run_dir, &sb) < 0)
 		return 0;
