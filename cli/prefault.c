@@ -1,5 +1,7 @@
-/* Keeps the raw logs of a running recording allocated ahead of their writers, from a thread
- * of `agenttrace record`, which otherwise only waits for the program.
+/* Keeps the big raw logs of a running recording allocated ahead of their writers, from a
+ * thread of `agenttrace record`, which otherwise only waits for the program. Only logs that
+ * have grown to WATCH_FROM: the many small ones of a fork/exec-heavy program are left to
+ * their writers.
  *
  * The preload grows its log with fallocate, then maps the new pages with
  * MADV_POPULATE_WRITE (preload/log.c). On a tmpfs, where logs normally live (store.c), it
