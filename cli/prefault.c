@@ -119,9 +119,8 @@ static void scan(struct prefault *pf)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (strncmp(e->d_name, "proc-", 5) || len < 9 ||
-		    strcmp(e->d_name + len - 4, ".log"))
+		int pid = at_rawlog_name_pid(e->d_name);
+		if (!pid)
 			continue;
 		char path[4200];
 		snprintf(path, sizeof path, "%s/%s", pf->run_dir, e->d_name);
@@ -142,7 +141,7 @@ static void scan(struct prefault *pf)
 			char *copy = strdup(path);
 			if (!copy)
 				break;
-			pf->logs[pf->n++] = (struct log){.path = copy, .pid = atoi(e->d_name + 5)};
+			pf->logs[pf->n++] = (struct log){.path = copy, .pid = pid};
 			qsort(pf->logs, pf->n, sizeof *pf->logs, by_path);
 		}
 	}

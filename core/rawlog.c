@@ -90,6 +90,17 @@ static int open_view(const char *path, at_rawlog_view *view, int live)
 	return 0;
 }
 
+int at_rawlog_name_pid(const char *name)
+{
+	size_t len = strlen(name);
+	if (strncmp(name, "proc-", 5) || len < 9 || strcmp(name + len - 4, ".log"))
+		return 0;
+	int pid = 0;
+	for (const char *p = name + 5; *p >= '0' && *p <= '9' && pid < 100000000; p++)
+		pid = pid * 10 + (*p - '0');
+	return pid;
+}
+
 int at_rawlog_open(const char *path, at_rawlog_view *view)
 {
 	return open_view(path, view, 0);

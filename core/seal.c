@@ -53,11 +53,7 @@ static int open_logs(const char *run_dir, int root_pid, json_t *sealed, struct l
 	struct dirent *e;
 	int rc = 0;
 	while (!rc && (e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (strncmp(e->d_name, "proc-", 5) || len < 9 ||
-		    strcmp(e->d_name + len - 4, ".log"))
-			continue;
-		if (json_object_get(sealed, e->d_name))
+		if (!at_rawlog_name_pid(e->d_name) || json_object_get(sealed, e->d_name))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -408,16 +404,12 @@ void at_sealer_keyframes(at_sealer *s, unsigned every)
 
 static int open_live(at_sealer *s, const char *run_dir, int root_pid)
 {
-	char prefix[32];
-	int n = snprintf(prefix, sizeof prefix, "proc-%d-", root_pid);
 	DIR *d = opendir(run_dir);
 	if (!d)
 		return 0;
 	struct dirent *e;
 	while (!s->live_open && (e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (strncmp(e->d_name, prefix, (size_t)n) || len < 4 ||
-		    strcmp(e->d_name + len - 4, ".log"))
+		if (at_rawlog_name_pid(e->d_name) != root_pid)
 			continue;
 		struct log_entry *le = &s->live;
 		snprintf(le->path, sizeof le->path, "%s/%s", run_dir, e->d_name);
@@ -442,18 +434,6 @@ static int open_live(at_sealer *s, const char *run_dir, int root_pid)
 	if (s->live_open && stream_begin(s, &s->live, &s->live_ctx) < 0)
 		return -1;
 	return 0;
-}
-
-/* The pid in a log's name, proc-<pid>-<n>.log; 0 when the name is not a log's. */
-static int log_name_pid(const char *name)
-{
-	size_t len = strlen(name);
-	if (strncmp(name, "proc-", 5) || len < 9 || strcmp(name + len - 4, ".log"))
-		return 0;
-	int pid = 0;
-	for (const char *p = name + 5; *p >= '0' && *p <= '9' && pid < 100000000; p++)
-		pid = pid * 10 + (*p - '0');
-	return pid;
 }
 
 #define LIST_EVERY_MS 25
@@ -485,7 +465,7 @@ static int find_new_logs(at_sealer *s, const char *run_dir, int root_pid)
 	struct dirent *e;
 	int rc = 0;
 	while (!rc && (e = readdir(d))) {
-		int pid = log_name_pid(e->d_name);
+		int pid = at_rawlog_name_pid(e->d_name);
 		if (!pid || pid == root_pid || strlen(e->d_name) >= sizeof s->pending->name ||
 		    json_object_get(s->sealed, e->d_name))
 			continue;
@@ -538,16 +518,15 @@ static int log_ended(const char *path)
 
 /* Seals, whole, the logs of the processes that have ended, while the root's stream is held:
  * most of a fork/exec-heavy program's streams are then sealed before it ends, on a core
- * it leaves idle. A log whose pid some process still has is not even looked at. */
+ * it leaves idle. */
 static int seal_ended(at_sealer *s, const char *run_dir, int root_pid)
 {
 	int rc = find_new_logs(s, run_dir, root_pid);
 	struct log_entry *ended = NULL;
 	size_t n = 0;
 	for (size_t i = 0; !rc && i < s->npending;) {
-		char path[4096];
-		snprintf(path, sizeof path, "%s/%s", run_dir, s->pending[i].name);
-		if ((kill(s->pending[i].pid, 0) == 0 || errno != ESRCH) || !log_ended(path)) {
+		/* A pid some process still has is not even looked at. */
+		if (kill(s->pending[i].pid, 0) == 0 || errno != ESRCH) {
 			i++;
 			continue;
 		}
@@ -559,6 +538,10 @@ static int seal_ended(at_sealer *s, const char *run_dir, int root_pid)
 		ended = ne;
 		struct log_entry *le = &ended[n];
 		snprintf(le->path, sizeof le->path, "%s/%s", run_dir, s->pending[i].name);
+		if (!log_ended(le->path)) {
+			i++;
+			continue;
+		}
 		le->root = 0;
 		if (at_rawlog_open(le->path, &le->view) == 0)
 			n++; /* else it holds no events: finish leaves it out too */

@@ -207,19 +207,26 @@ AT_HOOK int sigaction(int sig, const struct sigaction *act, struct sigaction *ol
 	return r;
 }
 
-/* signal(): BSD semantics, as glibc gives them (restart, the signal blocked in its own
- * handler), through the hook above. */
-AT_HOOK sighandler_t signal(int sig, sighandler_t handler)
+/* signal() and its kin, through the hook above (glibc's own would go around it): the
+ * handler installed with `flags`, its own signal blocked while it runs unless SA_NODEFER. */
+static sighandler_t install(int sig, sighandler_t handler, int flags)
 {
 	struct sigaction act, old;
 	memset(&act, 0, sizeof act);
 	act.sa_handler = handler;
 	sigemptyset(&act.sa_mask);
-	sigaddset(&act.sa_mask, sig);
-	act.sa_flags = SA_RESTART;
+	if (!(flags & SA_NODEFER))
+		sigaddset(&act.sa_mask, sig);
+	act.sa_flags = flags;
 	if (sigaction(sig, &act, &old) < 0)
 		return SIG_ERR;
 	return old.sa_handler;
+}
+
+/* BSD semantics, as glibc gives them: restart, the signal blocked in its own handler. */
+AT_HOOK sighandler_t signal(int sig, sighandler_t handler)
+{
+	return install(sig, handler, SA_RESTART);
 }
 AT_HOOK sighandler_t bsd_signal(int sig, sighandler_t handler)
 {
@@ -228,21 +235,14 @@ AT_HOOK sighandler_t bsd_signal(int sig, sighandler_t handler)
 
 /* System V semantics: the handler is reset to the default as it runs, and the signal is not
  * blocked in it. Programs built for strict standards (-std=c99, no _GNU_SOURCE) call
- * __sysv_signal for signal(); glibc's own would go around the hook above. */
+ * __sysv_signal for signal(). */
 AT_HOOK sighandler_t sysv_signal(int sig, sighandler_t handler)
 {
 	if (handler == SIG_ERR) {
 		errno = EINVAL;
 		return SIG_ERR;
 	}
-	struct sigaction act, old;
-	memset(&act, 0, sizeof act);
-	act.sa_handler = handler;
-	sigemptyset(&act.sa_mask);
-	act.sa_flags = SA_RESETHAND | SA_NODEFER;
-	if (sigaction(sig, &act, &old) < 0)
-		return SIG_ERR;
-	return old.sa_handler;
+	return install(sig, handler, SA_RESETHAND | SA_NODEFER);
 }
 sighandler_t __sysv_signal(int sig, sighandler_t handler)
     __attribute__((alias("sysv_signal"), visibility("default")));

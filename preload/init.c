@@ -84,9 +84,9 @@ void *at_real_lookup(unsigned call)
 	return p;
 }
 
-/* What pthread_atfork does (it is only a static stub in libc_nonshared.a), called directly:
- * the stub is linked at the far end of our code, a page every new process would fault in
- * for this one call. Exported by glibc since 2.3.2 for exactly this stub. */
+/* What pthread_atfork does, called directly: glibc's pthread_atfork is a two-line function
+ * in libc_nonshared.a, linked into our code at its far end, a page every new process would
+ * fault in for this one call. __register_atfork is exported by glibc since 2.3.2 for it. */
 extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
                              void *dso_handle);
 extern void *__dso_handle;
@@ -94,14 +94,22 @@ extern void *__dso_handle;
 enum { INIT_NONE, INIT_RUNNING, INIT_DONE };
 static int init_state;
 
+/* Looks up `calls` once per image (a fork child inherits what its parent looked up), and
+ * not from inside a lookup. `done` is read before it is written: a store after a fork
+ * would copy its page, in the parent, every time. */
+static void look_up_once(const uint16_t *calls, size_t n, int *done)
+{
+	if (__atomic_load_n(done, __ATOMIC_RELAXED) || resolving)
+		return;
+	for (size_t i = 0; i < n; i++)
+		at_real_lookup(calls[i]);
+	__atomic_store_n(done, 1, __ATOMIC_RELAXED);
+}
+
 void at_real_for_handlers(void)
 {
-	static int done; /* read first: a store after a fork would copy the page */
-	if (__atomic_load_n(&done, __ATOMIC_RELAXED) || resolving)
-		return;
-	for (size_t i = 0; i < sizeof eager / sizeof eager[0]; i++)
-		at_real_lookup(eager[i]);
-	__atomic_store_n(&done, 1, __ATOMIC_RELAXED);
+	static int done;
+	look_up_once(eager, sizeof eager / sizeof eager[0], &done);
 }
 
 /* What a fork or vfork child is likely to call before it execs. A lookup in a child is
@@ -115,14 +123,8 @@ static const uint16_t child_calls[] = {
 
 void at_real_before_fork(void)
 {
-	/* Once per image: a child inherits what its parent looked up. Read before it is
-	 * written: a store after a fork copies the page, in the parent, every time. */
 	static int done;
-	if (__atomic_load_n(&done, __ATOMIC_RELAXED) ||
-	    __atomic_exchange_n(&done, 1, __ATOMIC_RELAXED))
-		return;
-	for (size_t i = 0; i < sizeof child_calls / sizeof child_calls[0]; i++)
-		at_real_lookup(child_calls[i]);
+	look_up_once(child_calls, sizeof child_calls / sizeof child_calls[0], &done);
 }
 
 /* AGENTTRACE_RUN=record:<dir> or replay:<dir>. Both prefixes have the same length, and

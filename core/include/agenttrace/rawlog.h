@@ -223,6 +223,9 @@ typedef struct at_rawlog_view {
 	int live;
 } at_rawlog_view;
 
+/* The pid in a log's file name, proc-<pid>-<n>.log; 0 when the name is not a log's. */
+int at_rawlog_name_pid(const char *name);
+
 /* Maps `path` read-only and checks its header. AT_ECORRUPT / AT_EVERSION / AT_EIO. */
 int at_rawlog_open(const char *path, at_rawlog_view *view);
 void at_rawlog_close(at_rawlog_view *view);
